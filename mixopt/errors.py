@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 class MixoptError(Exception):
-    """Base class: a user's mistake or an unrecoverable numerical failure, with a one-line message."""
+    """Base class: a user mistake or an unrecoverable numerical failure; one-line message."""
 
 
 class MixtureError(MixoptError, ValueError):

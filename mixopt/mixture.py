@@ -61,7 +61,11 @@ class Mixture(Mapping[str, float]):
 
     @classmethod
     def from_vector(
-        cls, vector: Sequence[float] | np.ndarray, domains: Sequence[str], *, normalize: bool = False
+        cls,
+        vector: Sequence[float] | np.ndarray,
+        domains: Sequence[str],
+        *,
+        normalize: bool = False,
     ) -> Mixture:
         """Build from a `d`-vector whose entries follow `domains`."""
         values = np.asarray(vector, dtype=float).reshape(-1)

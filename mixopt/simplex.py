@@ -25,6 +25,9 @@ def project(X: np.ndarray, space: MixtureSpace) -> np.ndarray:
     lo, hi = space.lower, space.upper
     out = np.empty_like(X)
     for k, y in enumerate(X):
+        if is_feasible(y, space, atol=1e-12)[0]:  # keep exact points (vertices) exact
+            out[k] = np.clip(y, lo, hi)
+            continue
         a, b = float(np.min(y - hi)) - 1.0, float(np.max(y - lo)) + 1.0
         for _ in range(100):
             tau = 0.5 * (a + b)
@@ -32,7 +35,12 @@ def project(X: np.ndarray, space: MixtureSpace) -> np.ndarray:
                 a = tau
             else:
                 b = tau
-        x = np.clip(y - 0.5 * (a + b), lo, hi)
+        tau = 0.5 * (a + b)
+        x = np.clip(y - tau, lo, hi)
+        free = (y - tau > lo) & (y - tau < hi)
+        if free.any():  # solve for tau exactly on the active set found by bisection
+            tau = (y[free].sum() - (1.0 - x[~free].sum())) / free.sum()
+            x = np.clip(y - tau, lo, hi)
         out[k] = _fix_sum(x, lo, hi)
     return out
 
@@ -40,6 +48,8 @@ def project(X: np.ndarray, space: MixtureSpace) -> np.ndarray:
 def _fix_sum(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """Spread the residual of ``sum(x) - 1`` over coordinates with room, so it is exact."""
     resid = 1.0 - x.sum()
+    if abs(resid) < 1e-13:
+        return x
     room = (hi - x) if resid > 0 else (x - lo)
     if abs(resid) > 0 and room.sum() > 0:
         x = x + resid * room / room.sum()

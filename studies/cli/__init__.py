@@ -1,0 +1,33 @@
+"""The `mixopt` command line: one sub-command group per job.
+
+User mistakes (a `MixoptError`) end in one red line on stderr and exit code 2, never a
+traceback; bugs still raise.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from mixopt.errors import MixoptError
+from studies.cli import bench, surrogate
+
+app = typer.Typer(
+    name="mixopt",
+    help="Find the best training-data mixture for RLVR fine-tuning with few training runs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(surrogate.app, name="surrogate")
+app.command("bench")(bench.bench)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point (`mixopt`)."""
+    try:
+        app(args=argv, prog_name="mixopt", standalone_mode=True)
+    except MixoptError as err:
+        typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
+        sys.exit(2)
