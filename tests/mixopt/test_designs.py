@@ -1,8 +1,7 @@
 import numpy as np
 import pytest
 
-from mixopt import DomainBounds, MixtureError, MixtureSpace
-from mixopt import designs, simplex
+from mixopt import DomainBounds, MixtureError, MixtureSpace, designs, simplex
 
 REF = MixtureSpace(("coco", "lisa", "geoqav", "sat", "scienceqa"))
 

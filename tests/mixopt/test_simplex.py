@@ -3,8 +3,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mixopt import DomainBounds, MixtureError, MixtureSpace
-from mixopt import simplex
+from mixopt import DomainBounds, MixtureError, MixtureSpace, simplex
 
 SPACE5 = MixtureSpace(("a", "b", "c", "d", "e"))
 BOUNDED = MixtureSpace(
