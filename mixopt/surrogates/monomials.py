@@ -28,8 +28,8 @@ def scheffe_quadratic(d: int) -> Monomials:
 
 
 def full_quadratic(d: int) -> Monomials:
-    """`1`, `w_i`, and `w_i w_j` for ``i <= j``: ``1 + d + d(d+1)/2`` terms (redundant on the simplex)."""
-    return ((),) + linear(d) + tuple(combinations_with_replacement(range(d), 2))
+    """`1`, `w_i`, `w_i w_j` (``i <= j``): ``1 + d + d(d+1)/2`` terms, redundant on the simplex."""
+    return ((), *linear(d), *combinations_with_replacement(range(d), 2))
 
 
 def evaluate(X: np.ndarray, monomials: Monomials) -> np.ndarray:
