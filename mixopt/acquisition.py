@@ -28,12 +28,18 @@ from botorch.sampling import SobolQMCNormalSampler
 from botorch.utils.multi_objective.pareto import is_non_dominated
 
 from mixopt import simplex
-from mixopt.errors import FitError, MixoptError
+from mixopt.errors import MixoptError
 from mixopt.mixture import MixtureSpace
 from mixopt.surrogates.base import Recommendation
 
+# Quasi-MC samples of the posterior. Hypervolume improvement costs far more per sample.
 MC_SAMPLES = 128
+MC_SAMPLES_MULTIOBJECTIVE = 64
+# Proposals closer than this (Euclidean) to a pending or already chosen mixture are replaced.
+MIN_DISTANCE = 1e-3
 _DTYPE = torch.float64
+# Joint SLSQP over all restarts: measured faster than one restart at a time.
+_SLSQP_OPTIONS = {"maxiter": 200}
 
 
 def propose_batch(
@@ -118,7 +124,9 @@ def propose_batch_multiobjective(
             model=model,
             ref_point=ref,
             X_baseline=X_baseline,
-            sampler=SobolQMCNormalSampler(sample_shape=torch.Size([MC_SAMPLES]), seed=seed),
+            sampler=SobolQMCNormalSampler(
+                sample_shape=torch.Size([MC_SAMPLES_MULTIOBJECTIVE]), seed=seed
+            ),
             X_pending=pending,
             prune_baseline=True,
         )
@@ -196,9 +204,7 @@ def _greedy_batch(
     if X_pending is not None:
         X_pending = np.atleast_2d(np.asarray(X_pending, dtype=float))
         if X_pending.shape[1] != space.dim:
-            raise MixoptError(
-                f"X_pending has {X_pending.shape[1]} columns for {space.dim} domains"
-            )
+            raise MixoptError(f"X_pending has {X_pending.shape[1]} columns for {space.dim} domains")
         if len(X_pending) == 0:
             X_pending = None
     rng = np.random.default_rng(seed)
@@ -232,11 +238,35 @@ def _greedy_batch(
                 num_restarts=len(initial),
                 batch_initial_conditions=initial,
                 equality_constraints=[(free, torch.ones(len(free), dtype=_DTYPE), rhs)],
-                options={"maxiter": 200},
+                options=dict(_SLSQP_OPTIONS),
+                # A retry would need BoTorch's slow initializer; SLSQP's "iteration limit" or
+                # line-search notes still leave a usable point, which is projected below.
+                retry_on_optimization_warning=False,
             )
             x = simplex.project(candidate.reshape(1, -1).detach().numpy(), space)[0]
+            taken = [t.numpy() for t in chosen]
+            if X_pending is not None:
+                taken.extend(X_pending)
+            # A flat acquisition can return a mixture already in flight; a parallel worker must
+            # never train the same mixture twice, so take the best distinct start instead.
+            if taken and _min_distance(x, np.vstack(taken)) <= MIN_DISTANCE:
+                x = _best_distinct(starts[:, 0].numpy(), values.numpy(), np.vstack(taken), x)
             chosen.append(torch.as_tensor(x, dtype=_DTYPE))
     X = simplex.project(torch.stack(chosen).numpy(), space)
     if not np.all(simplex.is_feasible(X, space)):
-        raise FitError("acquisition produced an infeasible mixture after projection")
+        raise MixoptError("acquisition produced an infeasible mixture after projection")
     return X
+
+
+def _min_distance(x: np.ndarray, X: np.ndarray) -> float:
+    return float(np.linalg.norm(X - x, axis=1).min())
+
+
+def _best_distinct(
+    starts: np.ndarray, values: np.ndarray, taken: np.ndarray, fallback: np.ndarray
+) -> np.ndarray:
+    """The highest-valued row of `starts` (`r x d`) farther than MIN_DISTANCE from `taken`."""
+    for k in np.argsort(-values):
+        if _min_distance(starts[k], taken) > MIN_DISTANCE:
+            return starts[k]
+    return fallback

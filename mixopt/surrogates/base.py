@@ -46,6 +46,11 @@ class Surrogate(Protocol):
     space: MixtureSpace
 
     @property
+    def X_train(self) -> np.ndarray:
+        """The `n x d` mixtures of the last `fit` (the baseline for noisy acquisition)."""
+        ...
+
+    @property
     def min_observations(self) -> int:
         """Fewest observations `fit` accepts."""
         ...

@@ -129,7 +129,8 @@ class GPSurrogate:
         train_X = torch.as_tensor(X, dtype=torch.float64)
         train_Y = torch.as_tensor(y, dtype=torch.float64).unsqueeze(-1)
         train_Yvar = (
-            None if self.noise_var is None
+            None
+            if self.noise_var is None
             # A tiny floor keeps the Cholesky of noise-free replicates well conditioned.
             else torch.full_like(train_Y, max(self.noise_var, 1e-10))
         )
@@ -143,7 +144,7 @@ class GPSurrogate:
                     if jitter is None:
                         fit_gpytorch_mll(mll)
                     else:
-                        with gpytorch.settings.cholesky_jitter(double=jitter):
+                        with gpytorch.settings.cholesky_jitter(double_value=jitter):
                             fit_gpytorch_mll(mll)
                     model.eval()
                     self._check_finite(model, train_X)
@@ -156,7 +157,7 @@ class GPSurrogate:
         raise FitError(
             f"gp: fit failed after {len(_JITTERS)} attempts "
             f"({type(last_error).__name__}: {reason[:200]})"
-        )
+        ) from last_error
 
     def _build(
         self, train_X: torch.Tensor, train_Y: torch.Tensor, train_Yvar: torch.Tensor | None
