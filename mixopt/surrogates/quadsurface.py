@@ -73,6 +73,11 @@ class QuadSurfaceSurrogate:
         self.test_r2: float = float("nan")
 
     @property
+    def X_train(self) -> np.ndarray:
+        """The `n x d` mixtures of the last `fit`."""
+        return self._X
+
+    @property
     def min_observations(self) -> int:
         # Two to train on and one to test; the reference itself started from 11 points.
         return 3
