@@ -88,8 +88,10 @@ def fit(
 
 def _print_report(report: dict[str, Any], *, best_observed: float) -> None:
     console = Console()
-    table = Table(title=f"Recommended mixture ({report['model']}, {report['n_observations']} "
-                        f"observations, {report['direction']} {report['objective']})")
+    console.print(f"[bold]Recommended mixture[/bold] ({report['model']}, "
+                  f"{report['n_observations']} observations, {report['direction']} "
+                  f"{report['objective']})")
+    table = Table()
     table.add_column("domain")
     table.add_column("weight", justify="right")
     for domain, weight in report["recommended"].items():
