@@ -1,0 +1,119 @@
+"""`mixopt bench`: compare strategies on known response surfaces (simulated studies)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from mixopt.bench import BUILTIN_FAMILIES, STRATEGY_NAMES, BenchResult, RunRecord, run_benchmark
+from mixopt.errors import MixoptError
+
+
+def table_rows(trials: int) -> list[int]:
+    """Trial counts shown in the table: 1, 2, 4, 8, then every 4th, and the last."""
+    if trials <= 12:
+        return list(range(1, trials + 1))
+    rows = [k for k in (1, 2, 4, 6, 8) if k <= trials]
+    rows += list(range(12, trials + 1, 4))
+    return sorted({*rows, trials})
+
+
+def _parse_domains(text: str | None) -> tuple[int, tuple[str, ...] | None]:
+    """``--domains 5`` (a number of domains) or ``--domains a,b,c`` (their names)."""
+    if text is None:
+        return 5, None
+    if text.strip().isdigit():
+        return int(text), None
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    if not names:
+        raise MixoptError(f"--domains: expected a number or comma-separated names, got {text!r}")
+    return len(names), names
+
+
+def _table(result: BenchResult) -> Table:
+    table = Table(
+        title="regret / oracle range, %: median [IQR]",
+        caption=f"oracles {', '.join(result.oracles)}; {result.seeds} seeds each; noise sd "
+                f"{result.noise_sd:g}; batch size {result.batch_size}",
+        title_justify="left", caption_justify="left",
+    )
+    table.add_column("trials", justify="right")
+    summaries = {s: result.summary(s) for s in result.strategies}
+    for strategy in result.strategies:
+        table.add_column(strategy, justify="right")
+    for k in table_rows(result.trials):
+        cells = []
+        for strategy in result.strategies:
+            s = summaries[strategy]
+            cells.append(
+                f"{100 * s['median_normalized_regret'][k - 1]:.1f} "
+                f"[{100 * s['q25_normalized_regret'][k - 1]:.1f}, "
+                f"{100 * s['q75_normalized_regret'][k - 1]:.1f}]"
+            )
+        table.add_row(str(k), *cells)
+    return table
+
+
+def bench(
+    oracle: Annotated[str, typer.Option(
+        help=f"Oracle(s), comma-separated: {', '.join(BUILTIN_FAMILIES)}, builtin (all of "
+             "them, pooled), csv:PATH[#COLUMN], py:MODULE:FUNCTION.")] = "builtin",
+    strategies: Annotated[str, typer.Option(
+        help=f"Strategies, comma-separated: {', '.join(STRATEGY_NAMES)}; options as "
+             "NAME:key=value, e.g. gp-bo:kernel=quadratic+matern:init=6.")
+    ] = "random,reference,gp-bo",
+    trials: Annotated[int, typer.Option(help="Evaluations (training runs) per study.")] = 21,
+    seeds: Annotated[int, typer.Option(help="Oracle instances (and study seeds) per oracle.")
+                     ] = 10,
+    noise_sd: Annotated[float, typer.Option(help="Sd of the Gaussian observation noise.")
+                        ] = 0.005,
+    batch_size: Annotated[int, typer.Option(
+        help="Parallel trials: each batch is chosen before any of its results is seen.")] = 4,
+    domains: Annotated[str | None, typer.Option(
+        help="Built-in oracles: a number of domains (default 5) or their names a,b,c; "
+             "py: oracles: the domain names.")] = None,
+    jobs: Annotated[int, typer.Option(help="Worker processes (one torch thread each).")] = 1,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print exactly one JSON object on stdout (results, per-oracle, runs).")
+    ] = False,
+    plot: Annotated[Path | None, typer.Option(
+        help="Write a PNG of median normalized regret vs trials.")] = None,
+) -> None:
+    """Run simulated studies of each strategy on each oracle and tabulate normalized regret."""
+    dim, domain_names = _parse_domains(domains)
+    oracle_specs = [o.strip() for o in oracle.split(",") if o.strip()]
+    strategy_specs = [s.strip() for s in strategies.split(",") if s.strip()]
+    err = Console(stderr=True)
+    with Progress(
+        TextColumn("[progress.description]{task.description}"), BarColumn(),
+        MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True,
+    ) as bar:
+        task = bar.add_task("simulated studies", total=None)
+
+        def advance(record: RunRecord, done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total,
+                       description=f"{record.strategy} on {record.oracle} (seed {record.seed})")
+
+        result = run_benchmark(
+            oracle_specs, strategy_specs, trials, seeds, noise_sd=noise_sd,
+            batch_size=batch_size, dim=dim, domains=domain_names, jobs=jobs, progress=advance,
+        )
+    if plot is not None:
+        from mixopt.bench.plot import save_regret_plot
+
+        save_regret_plot(result, plot)
+    if as_json:
+        typer.echo(result.to_json())
+        return
+    out = Console()
+    out.print(_table(result))
+    failures = {s: result.summary(s)["fit_failures"] for s in result.strategies}
+    out.print(f"wall time {result.wall_s:.1f} s; surrogate fit failures (fell back to best "
+              f"observed): {failures}")
+    if plot is not None:
+        out.print(f"plot written to {plot}")
