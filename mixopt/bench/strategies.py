@@ -165,31 +165,11 @@ class RandomSearch:
 Proposer = Callable[[Any, int, "np.ndarray | None", int, np.ndarray], np.ndarray]
 
 
-@dataclass(frozen=True)
-class _WithTrainingData:
-    """A fitted surrogate plus the ``X_train`` that `acquisition.propose_batch` reads.
-
-    (The Scheffé surrogate does not expose its training mixtures.)
-    """
-
-    surrogate: Any
-    X_train: np.ndarray
-
-    @property
-    def space(self) -> MixtureSpace:
-        return self.surrogate.space
-
-    def to_botorch(self) -> Any:
-        return self.surrogate.to_botorch()
-
-
 def _propose_qlognei(
     surrogate: Any, k: int, X_pending: np.ndarray | None, seed: int, X_train: np.ndarray
 ) -> np.ndarray:
     from mixopt import acquisition  # torch/BoTorch only where needed
 
-    if not hasattr(surrogate, "X_train"):
-        surrogate = _WithTrainingData(surrogate, X_train)
     return acquisition.propose_batch(surrogate, k, X_pending=X_pending, seed=seed)
 
 

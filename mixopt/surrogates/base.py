@@ -47,7 +47,7 @@ class Surrogate(Protocol):
 
     @property
     def X_train(self) -> np.ndarray:
-        """The `n x d` mixtures of the last `fit` (the baseline for noisy acquisition)."""
+        """The `n x d` mixtures of the last `fit` (`0 x d` before it); the acquisition baseline."""
         ...
 
     @property

@@ -50,7 +50,7 @@ class BayesianPolynomialSurrogate:
         self.monomials: mono.Monomials = type(self).monomials_for(space.dim)
         self._groups = np.array([len(m) for m in self.monomials])
         self._fit: BayesianLinearFit | None = None
-        self._X = np.empty((0, space.dim))
+        self._X: np.ndarray | None = None
 
     @property
     def min_observations(self) -> int:
@@ -67,13 +67,8 @@ class BayesianPolynomialSurrogate:
 
     @property
     def X_train(self) -> np.ndarray:
-        """`n x d` mixtures of the last fit (acquisition uses them as the baseline).
-
-        Raises:
-            FitError: before `fit`.
-        """
-        self.posterior  # noqa: B018 - raises FitError before fit
-        return self._X.copy()
+        """`n x d` mixtures of the last fit (`0 x d` before `fit`); the acquisition baseline."""
+        return np.empty((0, self.space.dim)) if self._X is None else self._X.copy()
 
     @property
     def posterior(self) -> BayesianLinearFit:

@@ -111,10 +111,8 @@ class GPSurrogate:
 
     @property
     def X_train(self) -> np.ndarray:
-        """`n x d` training mixtures. Raises FitError before `fit`."""
-        self._fitted_model()
-        assert self._X is not None
-        return self._X.copy()
+        """`n x d` training mixtures (`0 x d` before `fit`)."""
+        return np.empty((0, self.space.dim)) if self._X is None else self._X.copy()
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> None:
         """Fit to `X: n x d` mixtures and `y: n` scores (higher is better).
