@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from scipy.optimize import minimize
 from scipy.stats import qmc
 
 from mixopt.errors import MixtureError
@@ -19,41 +18,39 @@ from mixopt.mixture import SUM_TOLERANCE, MixtureSpace
 def project(X: np.ndarray, space: MixtureSpace) -> np.ndarray:
     """Euclidean projection of each row of `X` (`n x d`) onto the bounded simplex.
 
-    Solves ``x_i = clip(y_i - tau, l_i, u_i)`` with ``sum(x) = 1`` by bisection on `tau`.
+    Solves ``x_i = clip(y_i - tau, l_i, u_i)`` with ``sum(x) = 1``: bisection on `tau` for all
+    rows at once, then `tau` solved exactly on the active set. Feasible rows come back as given.
     """
     X = np.atleast_2d(np.asarray(X, dtype=float))
     lo, hi = space.lower, space.upper
-    out = np.empty_like(X)
-    for k, y in enumerate(X):
-        if is_feasible(y, space, atol=1e-12)[0]:  # keep exact points (vertices) exact
-            out[k] = np.clip(y, lo, hi)
-            continue
-        a, b = float(np.min(y - hi)) - 1.0, float(np.max(y - lo)) + 1.0
-        for _ in range(100):
-            tau = 0.5 * (a + b)
-            if np.clip(y - tau, lo, hi).sum() > 1.0:
-                a = tau
-            else:
-                b = tau
+    a = np.min(X - hi, axis=1) - 1.0
+    b = np.max(X - lo, axis=1) + 1.0
+    for _ in range(100):
         tau = 0.5 * (a + b)
-        x = np.clip(y - tau, lo, hi)
-        free = (y - tau > lo) & (y - tau < hi)
-        if free.any():  # solve for tau exactly on the active set found by bisection
-            tau = (y[free].sum() - (1.0 - x[~free].sum())) / free.sum()
-            x = np.clip(y - tau, lo, hi)
-        out[k] = _fix_sum(x, lo, hi)
+        over = np.clip(X - tau[:, None], lo, hi).sum(axis=1) > 1.0
+        a = np.where(over, tau, a)
+        b = np.where(over, b, tau)
+    tau = 0.5 * (a + b)
+    Z = X - tau[:, None]
+    free = (Z > lo) & (Z < hi)
+    n_free = free.sum(axis=1)
+    clamped = np.where(free, 0.0, np.clip(Z, lo, hi)).sum(axis=1)
+    exact = (np.where(free, X, 0.0).sum(axis=1) - (1.0 - clamped)) / np.maximum(n_free, 1)
+    tau = np.where(n_free > 0, exact, tau)
+    out = _fix_sum(np.clip(X - tau[:, None], lo, hi), lo, hi)
+    keep = is_feasible(X, space, atol=1e-12)  # keep exact points (vertices) exact
+    out[keep] = np.clip(X[keep], lo, hi)
     return out
 
 
-def _fix_sum(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Spread the residual of ``sum(x) - 1`` over coordinates with room, so it is exact."""
-    resid = 1.0 - x.sum()
-    if abs(resid) < 1e-13:
-        return x
-    room = (hi - x) if resid > 0 else (x - lo)
-    if abs(resid) > 0 and room.sum() > 0:
-        x = x + resid * room / room.sum()
-    return np.clip(x, lo, hi)
+def _fix_sum(P: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Spread each row's residual ``1 - sum(x)`` over coordinates with room, so sums are exact."""
+    resid = 1.0 - P.sum(axis=1, keepdims=True)
+    room = np.where(resid > 0, hi - P, P - lo)
+    total = room.sum(axis=1, keepdims=True)
+    adjust = (np.abs(resid) >= 1e-13) & (total > 0)
+    P = P + np.where(adjust, resid * room / np.where(total > 0, total, 1.0), 0.0)
+    return np.clip(P, lo, hi)
 
 
 def is_feasible(X: np.ndarray, space: MixtureSpace, atol: float = SUM_TOLERANCE) -> np.ndarray:
@@ -124,33 +121,38 @@ def maximize(
     n_candidates: int = 2048,
     n_polish: int = 4,
     extra_candidates: np.ndarray | None = None,
+    rounds: int = 32,
+    steps_per_round: int = 48,
 ) -> tuple[np.ndarray, float]:
     """Maximize a vectorized function `fn: (m x d) -> (m,)` over the bounded simplex.
 
-    Scores Sobol candidates (plus `extra_candidates`, e.g. the observed mixtures), then polishes
-    the best `n_polish` with SLSQP under the sum-to-one constraint. Returns ``(x, fn(x))``.
+    Scores Sobol candidates (plus `extra_candidates`, e.g. the observed mixtures), then refines
+    the best `n_polish` by a batched local search: each round scores `steps_per_round` random
+    steps around every incumbent (projected onto the bounded simplex) in one call of `fn`, with
+    a step size shrinking from 0.1 to ~1e-6. One call per round rather than one per point
+    keeps model-based objectives (a GP's mean) cheap. Returns ``(x, fn(x))``.
     """
     C = sample(n_candidates, space, rng, method="sobol")
     if extra_candidates is not None and len(extra_candidates):
         C = np.vstack([C, project(extra_candidates, space)])
     values = np.asarray(fn(C), dtype=float)
-    order = np.argsort(-values)
-    best_x, best_v = C[order[0]].copy(), float(values[order[0]])
-    if space.dim == 1:
-        return best_x, best_v
-    bounds = list(zip(space.lower, space.upper, strict=True))
-    constraint = {"type": "eq", "fun": lambda x: x.sum() - 1.0, "jac": lambda x: np.ones_like(x)}
-    for idx in order[:n_polish]:
-        res = minimize(
-            lambda x: -float(np.asarray(fn(x[None, :]))[0]),
-            C[idx],
-            method="SLSQP",
-            bounds=bounds,
-            constraints=[constraint],
-            options={"maxiter": 100, "ftol": 1e-10},
-        )
-        x = project(res.x, space)[0]
-        v = float(np.asarray(fn(x[None, :]))[0])
-        if v > best_v:
-            best_x, best_v = x, v
-    return best_x, best_v
+    order = np.argsort(-values)[:n_polish]
+    best, best_v = C[order].copy(), values[order].copy()
+    free = space.upper > space.lower
+    if free.sum() < 2:
+        return best[0], float(best_v[0])
+    k, d = best.shape
+    decay = (1e-5) ** (1.0 / max(rounds - 1, 1))
+    radius = 0.1
+    for _ in range(rounds):
+        steps = rng.normal(size=(k, steps_per_round, d)) * free
+        steps -= steps.sum(axis=2, keepdims=True) / free.sum() * free  # stay on the hyperplane
+        trial = project((best[:, None, :] + radius * steps).reshape(-1, d), space)
+        trial_v = np.asarray(fn(trial), dtype=float).reshape(k, steps_per_round)
+        j = np.argmax(trial_v, axis=1)
+        better = trial_v[np.arange(k), j] > best_v
+        best[better] = trial.reshape(k, steps_per_round, d)[np.arange(k), j][better]
+        best_v[better] = trial_v[np.arange(k), j][better]
+        radius *= decay
+    i = int(np.argmax(best_v))
+    return best[i], float(best_v[i])

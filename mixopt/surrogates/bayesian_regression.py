@@ -109,11 +109,17 @@ def fit_bayesian_linear(
         log_det = 2.0 * np.sum(np.log(np.diag(chol[0])))
         return float(0.5 * z @ alpha + 0.5 * log_det + 0.5 * n * np.log(2 * np.pi))
 
-    # Deterministic starts (prior variance, noise variance); the best optimum wins.
-    starts = [(1.0, 0.1), (1.0, 1e-3), (10.0, 0.5), (0.1, 0.01)]
+    # The evidence is often bimodal ("it is noise" vs "it is signal"): local searches start
+    # from the best few points of a deterministic log-grid, and the best optimum wins.
+    grid = [
+        np.log([prior0] * n_groups + [max(noise0, noise_bounds[0])])
+        for prior0 in (0.1, 1.0, 10.0, 100.0, 1000.0)
+        for noise0 in (1e-4, 1e-3, 1e-2, 0.1, 1.0)
+    ]
+    grid_values = [negative_log_evidence(theta) for theta in grid]
+    starts = [grid[i] for i in np.argsort(grid_values, kind="stable")[:3]]
     best: tuple[float, np.ndarray] | None = None
-    for prior0, noise0 in starts:
-        theta0 = np.log([prior0] * n_groups + [max(noise0, noise_bounds[0])])
+    for theta0 in starts:
         res = minimize(negative_log_evidence, theta0, method="L-BFGS-B", bounds=bounds)
         if np.isfinite(res.fun) and (best is None or res.fun < best[0]):
             best = (float(res.fun), res.x)
