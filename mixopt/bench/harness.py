@@ -15,7 +15,7 @@ import os
 import platform
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -26,6 +26,7 @@ import numpy as np
 from mixopt.bench.oracles import BUILTIN_FAMILIES, DEFAULT_NOISE_SD, make_oracle
 from mixopt.bench.strategies import make_strategy
 from mixopt.errors import MixoptError
+from mixopt.threads import torch_threads
 
 SCHEMA = "mixopt.bench/1"
 BUILTIN = "builtin"
@@ -205,21 +206,6 @@ def _single_threaded_worker() -> None:
         torch.set_num_threads(1)
 
 
-@contextlib.contextmanager
-def _torch_threads(n: int) -> Iterator[None]:
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - torch is a dependency
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 ProgressFn = Callable[[RunRecord, int, int], None]
 
 
@@ -280,7 +266,7 @@ def run_benchmark(
             progress(record, len(done), len(tasks))
 
     if jobs == 1:
-        with _torch_threads(1):
+        with torch_threads(1):
             for task in tasks:
                 finished(_run_task(task))
     else:

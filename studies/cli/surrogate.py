@@ -16,6 +16,7 @@ from mixopt import surrogates
 from mixopt.errors import FitError
 from mixopt.observations import read_csv
 from mixopt.surrogates.diagnostics import loo
+from mixopt.threads import torch_threads
 
 app = typer.Typer(help="Fit surrogate models to observed mixtures and inspect them.",
                   no_args_is_help=True)
@@ -49,15 +50,16 @@ def fit(
     def build() -> surrogates.Surrogate:
         return surrogates.create(model, obs.space, seed=seed)
 
-    fitted = build()
-    fitted.fit(obs.X, y)
-    rec = fitted.recommend()
     diagnostics = None
     loo_note = ""
-    try:
-        diagnostics = loo(build, obs.X, y)
-    except FitError as err:
-        loo_note = f"leave-one-out skipped: {err}"
+    with torch_threads(1):
+        fitted = build()
+        fitted.fit(obs.X, y)
+        rec = fitted.recommend()
+        try:
+            diagnostics = loo(build, obs.X, y)
+        except FitError as err:
+            loo_note = f"leave-one-out skipped: {err}"
 
     report: dict[str, Any] = {
         "model": model,
