@@ -99,6 +99,11 @@ class GRPOSettings(BaseModel):
     bf16: StrictBool | None = Field(
         default=None, description="bfloat16 mixed precision; None: on when a GPU is present."
     )
+    gradient_checkpointing: StrictBool | None = Field(
+        default=None,
+        description="Recompute activations in the backward pass (less memory, ~30% slower); "
+        "None: on when a GPU is present (TRL's default), off on CPU.",
+    )
     freeze_vision_tower: StrictBool = Field(
         default=True, description="Keep the vision encoder's weights fixed (the reference does)."
     )
@@ -282,6 +287,11 @@ class TrainJob(BaseModel):
     )
     output_dir: Path = Field(description="Checkpoints and train_result.json go here.")
     save_steps: PositiveInt = Field(default=100, description="Checkpoint every this many steps.")
+    max_steps: PositiveInt | None = Field(
+        default=None,
+        description="Stop after this many optimizer steps; None: one pass over the budget's "
+        "prompts.",
+    )
     tracking: TrackingSettings = Field(
         default_factory=TrackingSettings, description="MLflow tracking."
     )

@@ -11,7 +11,7 @@ import sys
 import typer
 
 from mixopt.errors import MixoptError
-from studies.cli import bench, surrogate
+from studies.cli import bench, domains, surrogate, train
 
 app = typer.Typer(
     name="mixopt",
@@ -22,6 +22,8 @@ app = typer.Typer(
 )
 app.add_typer(surrogate.app, name="surrogate")
 app.command("bench")(bench.bench)
+app.command("train")(train.train)
+app.add_typer(domains.app, name="domains")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,97 @@
+"""`TrainResult`: the versioned ``train_result.json`` a training run leaves in its output folder.
+
+Written when the run starts (``complete: false``, with the MLflow run id, so that a resumed
+attempt logs into the same run) and again when it ends (``complete: true``). Writes are atomic
+(a temporary file renamed over the old one): a reader never sees half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rlvr.training.errors import TrainingError
+
+RESULT_FILE = "train_result.json"
+SCHEMA_VERSION = 1
+
+
+class ResultFileError(TrainingError, ValueError):
+    """A ``train_result.json`` that cannot be read (not JSON, another schema version)."""
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """The outcome of one training run (``train_result.json``).
+
+    Attributes:
+        complete: True once training finished and the final model was saved.
+        steps: optimizer steps done (``trainer.state.global_step``).
+        samples: the mixture plan's summary: ``mode``, ``num_samples``, ``counts`` (prompts per
+            domain, summing to the budget in ``exact`` mode) and ``with_replacement``.
+        bad_records: domain -> its bad-record report (``BadRecordReport.summary()``).
+        runtime_seconds: wall time of this attempt's training, s (not the earlier attempts').
+        final_checkpoint: folder of the final model and processor (None until complete).
+        mlflow_run_id: the MLflow run holding the curves.
+        mlflow_tracking_uri: its tracking URI (None: MLflow's default).
+        resumed_from: the checkpoint this attempt resumed from, or None.
+        schema_version: version of this file format.
+    """
+
+    complete: bool
+    steps: int
+    samples: dict[str, Any]
+    bad_records: dict[str, Any]
+    runtime_seconds: float
+    final_checkpoint: str | None
+    mlflow_run_id: str | None
+    mlflow_tracking_uri: str | None = None
+    resumed_from: str | None = None
+    schema_version: int = field(default=SCHEMA_VERSION)
+
+    def to_json(self) -> str:
+        """The result as indented JSON."""
+        return json.dumps(asdict(self), indent=2, sort_keys=False) + "\n"
+
+
+def write_result(result: TrainResult, output_dir: Path) -> Path:
+    """Write ``output_dir/train_result.json`` atomically; returns its path."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    path = output_dir / RESULT_FILE
+    handle, temporary = tempfile.mkstemp(prefix=f".{RESULT_FILE}.", dir=output_dir)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(result.to_json())
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_result(output_dir: Path) -> TrainResult | None:
+    """The result in ``output_dir``, or None when there is none.
+
+    Raises:
+        ResultFileError: the file is not a version-1 result.
+    """
+    path = output_dir / RESULT_FILE
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("schema_version") != SCHEMA_VERSION:
+            raise ResultFileError(
+                f"{path}: schema_version {data.get('schema_version')!r}, expected {SCHEMA_VERSION}"
+            )
+        return TrainResult(**data)
+    except (ValueError, TypeError, AttributeError) as error:
+        if isinstance(error, ResultFileError):
+            raise
+        raise ResultFileError(f"{path}: not a training result ({error})") from None

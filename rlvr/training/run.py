@@ -1,0 +1,217 @@
+"""`run_training`: one GRPO run of a fixed mixture, start to finish (``mixopt train JOB.yaml``).
+
+A straight line: check the job can run here, load the data and the model, open the MLflow run,
+train with TRL's `GRPOTrainer` (resuming from the last checkpoint of the output folder), save
+the final model and write ``train_result.json``.
+
+The output folder holds the trainer's ``checkpoint-<step>`` folders, ``train_job.yaml`` (the
+job it was run with), ``train_result.json`` and, once complete, ``final/`` (model and processor,
+loadable with `rlvr.models.load_model_and_processor`).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import yaml
+from torch import nn
+from transformers import PreTrainedModel, TrainerCallback
+from transformers.trainer_utils import get_last_checkpoint
+from trl import GRPOTrainer
+
+from rlvr.domains import DomainRegistry
+from rlvr.job import TrainJob
+from rlvr.models import load_model_and_processor
+from rlvr.training.dataset import build_training_data
+from rlvr.training.errors import OutputDirConflictError, ProcessCountError
+from rlvr.training.grpo_config import grpo_config, lora_config, require_generation_backend
+from rlvr.training.out_of_memory import out_of_memory_as_error
+from rlvr.training.result import TrainResult, read_result, write_result
+from rlvr.training.reward import domain_reward
+from rlvr.training.tracking import MlflowCurvesCallback, job_params, log_params, open_run
+
+FINAL_DIR = "final"
+JOB_RECORD = "train_job.yaml"
+# Job fields that may change between attempts of one run without making it another run.
+_RESUMABLE_CHANGES = {"max_steps", "save_steps", "tracking"}
+
+
+def run_training(
+    job: TrainJob,
+    *,
+    registry: DomainRegistry | None = None,
+    extra_rewards: Sequence[Callable[..., list[float]]] = (),
+    callbacks: Sequence[TrainerCallback] = (),
+) -> TrainResult:
+    """Train ``job``; resume it if its output folder holds an interrupted attempt.
+
+    A complete run (``train_result.json`` says so) is not run again: its result is returned.
+
+    Args:
+        job: the training job.
+        registry: where domain names are looked up; the built-ins plus ``job.domain_files``
+            when None.
+        extra_rewards: further TRL reward functions, added to the domains' reward (TRL sums
+            them); e.g. a shaping reward for a smoke test of an untrained model.
+        callbacks: further `TrainerCallback`s (progress reporting, tests).
+
+    Returns:
+        The `TrainResult` (also in ``job.output_dir/train_result.json``).
+
+    Raises:
+        GenerationBackendUnavailableError: a vLLM backend without vLLM installed.
+        ProcessCountError: ``grpo.num_processes`` differs from the launched processes.
+        OutputDirConflictError: the output folder holds a run of another job.
+        ResultFileError: an unreadable ``train_result.json`` in the output folder.
+        UnknownDomainError, DomainFileError, SourceUnavailableError, SourceFormatError,
+            TooManyBadRecordsError, UndecodableImageError: the domains' data.
+        ModelLoadError: the model or its processor cannot be loaded.
+        TrainingOutOfMemoryError: training ran out of memory (names the knobs to lower).
+        mlflow.exceptions.MlflowException: the tracking store or the named run.
+    """
+    # -- check: everything that can be told before loading anything
+    require_generation_backend(job)
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if world_size != job.grpo.num_processes:
+        raise ProcessCountError(
+            f"the job says grpo.num_processes: {job.grpo.num_processes} but {world_size} "
+            f"process(es) were launched; launch with `accelerate launch --num_processes "
+            f"{job.grpo.num_processes}` or change grpo.num_processes"
+        )
+    main_process = int(os.environ.get("RANK", "0")) == 0
+    output_dir = job.output_dir
+    previous = read_result(output_dir)
+    if previous is not None and previous.complete:
+        return previous
+    _check_same_job(job, output_dir)
+
+    # -- build: data, model, tracking, trainer
+    data = build_training_data(job, registry)
+    model, processor = load_model_and_processor(job.model, dtype="auto")
+    if job.grpo.freeze_vision_tower:
+        freeze_vision_tower(model)
+    client = run_id = None
+    created_run = False
+    if main_process:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        (output_dir / JOB_RECORD).write_text(job.to_yaml(), encoding="utf-8")
+        client, run_id, created_run = open_run(
+            job, previous.mlflow_run_id if previous is not None else None
+        )
+        log_params(client, run_id, job_params(job, data.plan))
+    last_checkpoint = get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
+
+    def result(*, complete: bool, steps: int, runtime: float, final: str | None) -> TrainResult:
+        return TrainResult(
+            complete=complete,
+            steps=steps,
+            samples=data.plan.summary(),
+            bad_records={name: report.summary() for name, report in data.reports.items()},
+            runtime_seconds=round(runtime, 3),
+            final_checkpoint=final,
+            mlflow_run_id=run_id,
+            mlflow_tracking_uri=job.tracking.mlflow_tracking_uri,
+            resumed_from=last_checkpoint,
+        )
+
+    started = time.monotonic()
+    try:
+        if main_process:
+            write_result(result(complete=False, steps=0, runtime=0.0, final=None), output_dir)
+        trainer = GRPOTrainer(
+            model=model,
+            reward_funcs=[domain_reward(data.specs), *extra_rewards],
+            args=grpo_config(job),
+            train_dataset=data.dataset,
+            processing_class=processor,
+            peft_config=lora_config(job),
+            callbacks=[
+                *([MlflowCurvesCallback(client, run_id)] if client is not None else []),
+                *callbacks,
+            ],
+        )
+        # -- run
+        with out_of_memory_as_error():
+            trainer.train(resume_from_checkpoint=last_checkpoint)
+        final_dir = output_dir / FINAL_DIR
+        save_final_model(trainer, final_dir, merge_lora=job.lora is not None)
+    except BaseException:
+        if created_run:
+            client.set_terminated(run_id, status="FAILED")
+        raise
+
+    # -- clean up: the result file, and the run if this job created it
+    done = result(
+        complete=True,
+        steps=trainer.state.global_step,
+        runtime=time.monotonic() - started,
+        final=str(final_dir),
+    )
+    if main_process:
+        write_result(done, output_dir)
+        if created_run:
+            client.set_terminated(run_id, status="FINISHED")
+    return done
+
+
+def freeze_vision_tower(model: nn.Module) -> int:
+    """Stop gradients to the vision encoder (Qwen2-VL's ``model.model.visual``).
+
+    Returns:
+        The number of parameters frozen.
+
+    Raises:
+        ValueError: the model has no ``visual`` module (not a Qwen2-VL-like model).
+    """
+    inner = getattr(model, "model", None)
+    visual = getattr(inner, "visual", None) or getattr(model, "visual", None)
+    if not isinstance(visual, nn.Module):
+        raise ValueError(
+            f"{type(model).__name__} has no vision tower at .model.visual or .visual; set "
+            "grpo.freeze_vision_tower: false"
+        )
+    frozen = 0
+    for parameter in visual.parameters():
+        parameter.requires_grad_(False)
+        frozen += parameter.numel()
+    return frozen
+
+
+def save_final_model(trainer: GRPOTrainer, folder: Path, *, merge_lora: bool) -> None:
+    """Save the trained model and the processor into ``folder`` (for evaluation).
+
+    LoRA adapters are merged into the base weights first, so the folder loads like any
+    checkpoint (not supported under DeepSpeed ZeRO-3, whose weights are sharded).
+    """
+    if not merge_lora:
+        trainer.save_model(str(folder))  # also saves the processing class, on the main process
+        return
+    if trainer.accelerator.is_main_process:
+        merged = trainer.accelerator.unwrap_model(trainer.model).merge_and_unload()
+        if not isinstance(merged, PreTrainedModel):
+            raise TypeError(f"merging LoRA gave a {type(merged).__name__}, not a model")
+        merged.save_pretrained(folder)
+        trainer.processing_class.save_pretrained(folder)
+    trainer.accelerator.wait_for_everyone()
+
+
+def _check_same_job(job: TrainJob, output_dir: Path) -> None:
+    """Refuse to resume a folder holding another job's run (other than `_RESUMABLE_CHANGES`)."""
+    record = output_dir / JOB_RECORD
+    if not record.is_file():
+        return
+    before = yaml.safe_load(record.read_text(encoding="utf-8")) or {}
+    now = job.model_dump(mode="json")
+    changed = sorted(
+        key
+        for key in set(before) | set(now)
+        if key not in _RESUMABLE_CHANGES and before.get(key) != now.get(key)
+    )
+    if changed:
+        raise OutputDirConflictError(
+            f"{output_dir} holds a run of another job (it differs in {', '.join(changed)}); "
+            "use another output_dir, or delete the folder to start over"
+        )

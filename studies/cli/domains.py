@@ -1,0 +1,65 @@
+"""`mixopt domains list` and `mixopt domains show NAME`: the training domains that jobs can name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from rlvr.domains import DiskSource, DomainRegistry, HubSource, Source, default_registry
+from studies.cli.rlvr_errors import as_mixopt_errors
+
+app = typer.Typer(help="List and show the training domains (built-in and user-defined).",
+                  no_args_is_help=True)
+
+DomainFiles = Annotated[
+    list[Path] | None,
+    typer.Option("--domain-file", help="YAML file of user domains (repeatable)."),
+]
+
+
+def _registry(domain_files: list[Path] | None) -> DomainRegistry:
+    with as_mixopt_errors():
+        return default_registry(domain_files or ())
+
+
+def describe_source(source: Source) -> str:
+    """A short text for a source: ``hub:ID[split]``, ``disk:PATH``, ``jsonl:PATH``."""
+    if isinstance(source, HubSource):
+        return f"hub:{source.id}[{source.split}]"
+    if isinstance(source, DiskSource):
+        return f"disk:{source.path}" + (f"[{source.split}]" if source.split else "")
+    return f"jsonl:{source.path}"
+
+
+@app.command("list")
+def list_domains(domain_file: DomainFiles = None) -> None:
+    """Show every domain: name, training source, answer type and rewards with their weights."""
+    table = Table()
+    table.add_column("name", no_wrap=True)
+    table.add_column("source", overflow="fold")
+    table.add_column("answer type", no_wrap=True)
+    table.add_column("rewards (weight)")
+    table.add_column("gated", no_wrap=True)
+    for spec in _registry(domain_file):
+        rewards = ", ".join(f"{name} {weight:g}" for name, weight in spec.rewards.items())
+        gated = "yes" if spec.gate_on_format else "no"
+        table.add_row(spec.name, describe_source(spec.source), spec.answer_type, rewards, gated)
+    Console().print(table)
+
+
+@app.command("show")
+def show_domain(
+    name: Annotated[str, typer.Argument(help="Domain name.")],
+    domain_file: DomainFiles = None,
+) -> None:
+    """Print the spec of domain NAME as YAML (the form a domain file takes)."""
+    registry = _registry(domain_file)
+    with as_mixopt_errors():
+        spec = registry.get(name)
+    typer.echo(yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False,
+                              allow_unicode=True), nl=False)
