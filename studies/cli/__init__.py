@@ -12,6 +12,7 @@ import typer
 
 from mixopt.errors import MixoptError
 from studies.cli import bench, domains, surrogate, train
+from studies.cli import eval as eval_cli
 
 app = typer.Typer(
     name="mixopt",
@@ -23,6 +24,7 @@ app = typer.Typer(
 app.add_typer(surrogate.app, name="surrogate")
 app.command("bench")(bench.bench)
 app.command("train")(train.train)
+app.command("eval")(eval_cli.eval_checkpoint)
 app.add_typer(domains.app, name="domains")
 
 

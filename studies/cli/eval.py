@@ -1,0 +1,142 @@
+"""`mixopt eval --checkpoint PATH --benchmarks lisa,sat,scienceqa`: score a checkpoint.
+
+Writes the `EvalResult` (``eval.json`` by default; ``--samples`` adds the per-completion JSONL
+beside it), logs the metrics to an MLflow run when one is given, and prints a table. User
+mistakes end in one red line and exit code 2 (see `studies.cli.main`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from evaluators import (
+    EvalResult,
+    EvaluationError,
+    GenerationSettings,
+    evaluate_checkpoint,
+    log_eval_result,
+    samples_path_for,
+    write_result,
+    write_samples,
+)
+from mixopt.errors import MixoptError
+from rlvr.domains import default_registry
+from rlvr.domains.loading import MAX_BAD_FRACTION
+from studies.cli.rlvr_errors import as_mixopt_errors, one_line
+
+DEFAULT_OUT = Path("eval.json")
+
+
+@contextlib.contextmanager
+def _as_mixopt_errors() -> Iterator[None]:
+    """rlvr's and evaluators' user-facing errors (and MLflow's) as one-line `MixoptError`s."""
+    with as_mixopt_errors():
+        try:
+            yield
+        except (EvaluationError, MlflowException) as error:
+            raise MixoptError(one_line(error)) from error
+
+
+def parse_benchmarks(text: str) -> list[str]:
+    """``"lisa, sat"`` -> ``["lisa", "sat"]`` (empty items dropped)."""
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def _settings(**options: object) -> GenerationSettings:
+    try:
+        return GenerationSettings(**options)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"--{'-'.join(map(str, e['loc'])).replace('_', '-') or 'options'}: {e['msg']}"
+            for e in error.errors()
+        )
+        raise MixoptError(problems) from None
+
+
+def _print_table(result: EvalResult, out: Path) -> None:
+    console = Console()
+    step = "" if result.step is None else f" (step {result.step})"
+    table = Table(title=f"{result.checkpoint}{step}", title_justify="left")
+    for column in ("benchmark", "metric", "score", "stderr", "n", "skipped", "format"):
+        table.add_column(column, justify="left" if column in ("benchmark", "metric") else "right")
+    for name, score in result.benchmarks.items():
+        table.add_row(
+            name, score.metric, f"{score.score:.4f}",
+            "-" if score.stderr is None else f"{score.stderr:.4f}",
+            str(score.n), str(score.n_skipped),
+            "-" if score.format_rate is None else f"{score.format_rate:.2f}",
+        )
+    console.print(table)
+    for name, value in result.objectives.items():
+        console.print(f"[bold]{name}[/bold] {value:.4f}")
+    console.print(f"result: {out}")
+
+
+def eval_checkpoint(
+    checkpoint: Annotated[str, typer.Option(
+        help="Model folder with its processor (e.g. OUTPUT_DIR/final), or a cached hub id.")],
+    benchmarks: Annotated[str, typer.Option(
+        help="Comma-separated domains with a test split, e.g. lisa,sat,scienceqa.")],
+    limit: Annotated[int | None, typer.Option(
+        min=1, help="Score only the first N test records of each benchmark.")] = None,
+    out: Annotated[Path, typer.Option(help="Where to write the result (JSON).")] = DEFAULT_OUT,
+    samples: Annotated[bool, typer.Option(
+        "--samples", help="Also write every completion to <out stem>.samples.jsonl.")] = False,
+    mlflow_run: Annotated[str | None, typer.Option(
+        help="MLflow run id to log the metrics into (e.g. the trial's run).")] = None,
+    mlflow_tracking_uri: Annotated[str | None, typer.Option(
+        help="MLflow tracking URI (default: MLflow's).")] = None,
+    domain_file: Annotated[list[Path] | None, typer.Option(
+        "--domain-file", help="YAML file of user domains (repeatable).")] = None,
+    step: Annotated[int | None, typer.Option(
+        min=0, help="Training step of the checkpoint (default: read from the folder).")] = None,
+    backend: Annotated[str, typer.Option(help="Generation backend: auto, hf, vllm.")] = "auto",
+    batch_size: Annotated[int, typer.Option(help="Prompts per generate call.")] = 8,
+    max_new_tokens: Annotated[int, typer.Option(help="Completion length cap, tokens.")] = 1024,
+    do_sample: Annotated[bool, typer.Option(
+        "--do-sample", help="Sample instead of greedy decoding.")] = False,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 1.0,
+    top_p: Annotated[float, typer.Option(help="Nucleus sampling mass.")] = 1.0,
+    samples_per_prompt: Annotated[int, typer.Option(
+        help="Completions per prompt (needs --do-sample).")] = 1,
+    seed: Annotated[int, typer.Option(help="Seed of sampling.")] = 0,
+    device: Annotated[str | None, typer.Option(
+        help="Device of the model, e.g. cuda:0 (default: CPU).")] = None,
+    max_bad_fraction: Annotated[float, typer.Option(
+        help="Largest fraction of unreadable test records skipped before it is an error.")
+    ] = MAX_BAD_FRACTION,
+) -> None:
+    """Score a checkpoint on the held-out test splits of domains; write eval.json."""
+    settings = _settings(
+        backend=backend, batch_size=batch_size, max_new_tokens=max_new_tokens,
+        do_sample=do_sample, temperature=temperature, top_p=top_p,
+        samples_per_prompt=samples_per_prompt, seed=seed,
+    )
+    names = parse_benchmarks(benchmarks)
+    with _as_mixopt_errors():
+        registry = default_registry(domain_file or ())
+        client = None
+        if mlflow_run is not None:
+            client = MlflowClient(tracking_uri=mlflow_tracking_uri)
+            client.get_run(mlflow_run)  # fail before generating, not after
+        result, outputs = evaluate_checkpoint(
+            checkpoint, names, registry, settings, limit=limit, step=step, device=device,
+            max_bad_fraction=max_bad_fraction,
+        )
+        write_result(result, out)
+        if samples:
+            write_samples(outputs, samples_path_for(out))
+        if client is not None:
+            log_eval_result(client, mlflow_run, result)
+    _print_table(result, out)
+
