@@ -14,8 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from evaluators.atomic import write_text_atomic
 from evaluators.errors import ResultFileError
+from rlvr.atomic_write import write_text_atomic
 
 SCHEMA_VERSION = 1
 RESULT_FILE = "eval.json"

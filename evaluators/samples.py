@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from evaluators.atomic import write_text_atomic
+from rlvr.atomic_write import write_text_atomic
 
 SAMPLES_SUFFIX = ".samples.jsonl"
 

@@ -8,12 +8,11 @@ attempt logs into the same run) and again when it ends (``complete: true``). Wri
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rlvr.atomic_write import write_text_atomic
 from rlvr.training.errors import TrainingError
 
 RESULT_FILE = "train_result.json"
@@ -60,19 +59,7 @@ class TrainResult:
 
 def write_result(result: TrainResult, output_dir: Path) -> Path:
     """Write ``output_dir/train_result.json`` atomically; returns its path."""
-    output_dir.mkdir(parents=True, exist_ok=True)
-    path = output_dir / RESULT_FILE
-    handle, temporary = tempfile.mkstemp(prefix=f".{RESULT_FILE}.", dir=output_dir)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(result.to_json())
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    return write_text_atomic(output_dir / RESULT_FILE, result.to_json())
 
 
 def read_result(output_dir: Path) -> TrainResult | None:
