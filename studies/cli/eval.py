@@ -23,11 +23,21 @@ from evaluators import (
     EvalResult,
     EvaluationError,
     GenerationSettings,
+    benchmark_names,
+    checkpoint_step,
     evaluate_checkpoint,
     log_eval_result,
+    objectives_of,
     samples_path_for,
     write_result,
     write_samples,
+)
+from evaluators.lmms import (
+    DEFAULT_MODEL,
+    EXTRACTIONS,
+    evaluate_lmms,
+    is_lmms_benchmark,
+    lmms_eval_location,
 )
 from mixopt.errors import MixoptError
 from rlvr.domains import default_registry
@@ -50,6 +60,27 @@ def _as_mixopt_errors() -> Iterator[None]:
 def parse_benchmarks(text: str) -> list[str]:
     """``"lisa, sat"`` -> ``["lisa", "sat"]`` (empty items dropped)."""
     return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def split_benchmarks(names: list[str], domain_benchmarks: tuple[str, ...]) -> tuple[list, list]:
+    """``(in-domain names, lmms-eval names)``: a registered domain with a test split keeps its
+    name; otherwise the reference's out-of-domain names (chartqa, infovqa, mathvista, mmmu) go
+    to lmms-eval."""
+    ood = [n for n in names if n not in domain_benchmarks and is_lmms_benchmark(n)]
+    return [n for n in names if n not in ood], ood
+
+
+def parse_model_args(text: str | None) -> dict[str, str]:
+    """``"max_pixels=602112,device=cpu"`` -> ``{"max_pixels": "602112", "device": "cpu"}``."""
+    items = {}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip():
+            raise MixoptError(f"--lmms-model-args: expected key=value, got {part!r}")
+        items[key.strip()] = value.strip()
+    return items
 
 
 def _settings(**options: object) -> GenerationSettings:
@@ -115,24 +146,65 @@ def eval_checkpoint(
     max_bad_fraction: Annotated[float, typer.Option(
         help="Largest fraction of unreadable test records skipped before it is an error.")
     ] = MAX_BAD_FRACTION,
+    lmms_model: Annotated[str, typer.Option(
+        help="lmms-eval model class for out-of-domain benchmarks (qwen2_vl; Qwen2.5-VL: "
+        "qwen2_5_vl).")] = DEFAULT_MODEL,
+    lmms_model_args: Annotated[str | None, typer.Option(
+        help="More lmms-eval --model_args, e.g. max_pixels=602112,device=cpu,device_map=cpu.")
+    ] = None,
+    mathvista_extraction: Annotated[str, typer.Option(
+        help=f"MathVista answer extraction: {' or '.join(EXTRACTIONS)} (rule: no API key).")
+    ] = "rule",
+    lmms_timeout: Annotated[float | None, typer.Option(
+        min=1, help="Seconds before the lmms-eval run is stopped (default: none).")] = None,
 ) -> None:
-    """Score a checkpoint on the held-out test splits of domains; write eval.json."""
+    """Score a checkpoint on the held-out test splits of domains (and, through lmms-eval, on
+    chartqa, infovqa, mathvista, mmmu); write eval.json."""
     settings = _settings(
         backend=backend, batch_size=batch_size, max_new_tokens=max_new_tokens,
         do_sample=do_sample, temperature=temperature, top_p=top_p,
         samples_per_prompt=samples_per_prompt, seed=seed,
     )
     names = parse_benchmarks(benchmarks)
+    extra_args = parse_model_args(lmms_model_args)
+    if mathvista_extraction not in EXTRACTIONS:
+        raise MixoptError(f"--mathvista-extraction must be {' or '.join(EXTRACTIONS)}")
     with _as_mixopt_errors():
         registry = default_registry(domain_file or ())
+        in_domain, ood = split_benchmarks(names, benchmark_names(registry))
+        if ood:
+            lmms_eval_location()  # not installed: say how, before any generation
         client = None
         if mlflow_run is not None:
             client = MlflowClient(tracking_uri=mlflow_tracking_uri)
             client.get_run(mlflow_run)  # fail before generating, not after
-        result, outputs = evaluate_checkpoint(
-            checkpoint, names, registry, settings, limit=limit, step=step, device=device,
-            max_bad_fraction=max_bad_fraction,
-        )
+        if in_domain:
+            result, outputs = evaluate_checkpoint(
+                checkpoint, in_domain, registry, settings, limit=limit, step=step,
+                device=device, max_bad_fraction=max_bad_fraction,
+            )
+        else:
+            result, outputs = EvalResult(
+                checkpoint=checkpoint, benchmarks={},
+                step=step if step is not None else checkpoint_step(checkpoint),
+                settings={"limit": limit},
+            ), []
+        if ood:
+            if device is not None:
+                extra_args = {"device": device, "device_map": device, **extra_args}
+            scores = evaluate_lmms(
+                checkpoint, ood, output_path=out.parent / f"{out.stem}.lmms",
+                mathvista_extraction=mathvista_extraction, limit=limit,
+                batch_size=batch_size, model=lmms_model, model_args=extra_args,
+                timeout_s=lmms_timeout,
+            )
+            merged = {**result.benchmarks, **scores}
+            result = result.model_copy(update={
+                "benchmarks": {n: merged[n] for n in names},
+                "objectives": objectives_of(merged),
+                "settings": {**result.settings, "lmms_model": lmms_model,
+                             "mathvista_extraction": mathvista_extraction},
+            })
         write_result(result, out)
         if samples:
             write_samples(outputs, samples_path_for(out))
