@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 from torch import nn
-from transformers import PreTrainedModel, TrainerCallback
+from transformers import PreTrainedModel, ProcessorMixin, TrainerCallback
 from transformers.trainer_utils import get_last_checkpoint
 from trl import GRPOTrainer
 
@@ -91,6 +91,7 @@ def run_training(
     # -- build: data, model, tracking, trainer
     data = build_training_data(job, registry)
     model, processor = load_model_and_processor(job.model, dtype="auto")
+    prepare_processor_for_training(processor)
     if job.grpo.freeze_vision_tower:
         freeze_vision_tower(model)
     client = run_id = None
@@ -155,6 +156,29 @@ def run_training(
         if created_run:
             client.set_terminated(run_id, status="FINISHED")
     return done
+
+
+def prepare_processor_for_training(processor: ProcessorMixin) -> ProcessorMixin:
+    """Make ``processor`` pad and truncate on the left, as TRL's `GRPOTrainer` expects.
+
+    TRL left-pads the prompt token ids it generates from, but takes the per-token multimodal
+    fields of the scoring forward passes (Qwen2-VL's ``mm_token_type_ids``) from a second,
+    padded processor call, which pads on the tokenizer's ``padding_side``. Qwen2-VL
+    checkpoints pad on the right: the two then disagree for every prompt shorter than the
+    longest of its generation batch, and Qwen2-VL's ``get_rope_index`` computes the M-RoPE
+    positions from image tokens that are not where ``mm_token_type_ids`` says (wrong positions,
+    or ``RuntimeError: shape mismatch`` when the padding cuts the image tokens in two). TRL
+    itself loads a processor with ``padding_side="left"`` when given none. Upstream:
+    https://github.com/huggingface/trl/issues/5785. The saved ``final/`` processor keeps left
+    padding (right for batched generation too).
+
+    Returns:
+        ``processor``, changed in place.
+    """
+    tokenizer = getattr(processor, "tokenizer", processor)
+    tokenizer.padding_side = "left"
+    tokenizer.truncation_side = "left"
+    return processor
 
 
 def freeze_vision_tower(model: nn.Module) -> int:
