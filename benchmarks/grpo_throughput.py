@@ -126,6 +126,7 @@ from rlvr.models.qwen2vl_tokens import (  # noqa: E402
 from rlvr.models.tiny_tokenizer import train_tiny_qwen2_tokenizer  # noqa: E402
 from rlvr.training import build_training_data, domain_reward, freeze_vision_tower  # noqa: E402
 from rlvr.training.grpo_config import grpo_config_options  # noqa: E402
+from rlvr.training.run import prepare_processor_for_training  # noqa: E402
 
 DOMAIN = "benchmc"
 # Qwen2-VL-2B-Instruct's config.json (text and vision), and a tiny one for CPU smoke tests.
@@ -264,9 +265,18 @@ def build_model_folder(folder: Path, size: str, image_px: int, device: str, seed
 
 
 def write_domain(
-    folder: Path, records: int, image_px: int, seed: int, same_length: bool = True
+    folder: Path,
+    records: int,
+    image_px: int,
+    seed: int,
+    same_length: bool = True,
+    test_split: bool = False,
 ) -> Path:
-    """A local multiple-choice domain: JSONL + noise PNGs of ``image_px`` px, in a domain file."""
+    """A local multiple-choice domain: JSONL + noise PNGs of ``image_px`` px, in a domain file.
+
+    With ``test_split`` the same records are also the domain's test split (``test_source``),
+    so that the evaluators can score it (benchmarks/eval_throughput.py).
+    """
     rng = random.Random(seed)
     pixels = random.Random(seed + 1)
     images = folder / "images"
@@ -297,21 +307,18 @@ def write_domain(
             )
         )
     (folder / "data.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    source = {"kind": "jsonl", "path": "data.jsonl", "image_dir": "images"}
+    domain: dict[str, Any] = {
+        "source": source,
+        "answer_type": "option_letter",
+        "prompt_template": "{problem}  Output the thinking process in <think> "
+        "</think> and final answer (option) in <answer> </answer> tags.",
+        "rewards": {"format": 1.0, "accuracy_mc": 2.0},
+    }
+    if test_split:
+        domain["test_source"] = dict(source)
     domain_file = folder / "domains.yaml"
-    domain_file.write_text(
-        json.dumps(
-            {
-                DOMAIN: {
-                    "source": {"kind": "jsonl", "path": "data.jsonl", "image_dir": "images"},
-                    "answer_type": "option_letter",
-                    "prompt_template": "{problem}  Output the thinking process in <think> "
-                    "</think> and final answer (option) in <answer> </answer> tags.",
-                    "rewards": {"format": 1.0, "accuracy_mc": 2.0},
-                }
-            }
-        ),
-        encoding="utf-8",
-    )
+    domain_file.write_text(json.dumps({DOMAIN: domain}), encoding="utf-8")
     return domain_file
 
 
@@ -425,6 +432,7 @@ def run_config(args, name: str, model_dir: Path, domain_file: Path, work: Path) 
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats()
     model, processor = load_model_and_processor(str(model_dir), dtype="auto")
+    processor = prepare_processor_for_training(processor)  # as run_training does (trl#5785)
     freeze_vision_tower(model)
     # A random policy samples Qwen2-VL's vision markers now and then; a completion holding
     # <|vision_start|> etc. breaks the model's 3-D rope index in the next forward pass
