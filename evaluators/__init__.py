@@ -41,6 +41,7 @@ from evaluators.verifiable import (
     resolve_benchmarks,
     score_benchmark,
 )
+from evaluators.vllm_generator import VLLMGenerator
 
 __all__ = [
     "RESULT_FILE",
@@ -59,6 +60,7 @@ __all__ = [
     "SampleOutput",
     "TaskScorer",
     "UnknownBenchmarkError",
+    "VLLMGenerator",
     "across_checkpoints",
     "benchmark_names",
     "checkpoint_step",

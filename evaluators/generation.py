@@ -1,8 +1,8 @@
 """Generating completions for evaluation: the `Generator` seam and its Hugging Face backend.
 
 A `Generator` turns chat prompts and their images into completions. `HFGenerator` (batched
-``model.generate``, left padding) runs anywhere; a vLLM backend plugs in behind the same
-protocol, but is not written yet (`select_backend` says so rather than pretending).
+``model.generate``, left padding) runs anywhere; `evaluators.vllm_generator.VLLMGenerator`
+(vLLM offline inference) needs vLLM and a CUDA GPU. `select_backend` picks between them.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ class GenerationSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     backend: Backend = Field(
-        default="auto", description="hf, vllm, or auto (vLLM once it exists, else hf)."
+        default="auto", description="hf, vllm, or auto (vLLM where installed with a GPU, else hf)."
     )
     batch_size: int = Field(default=8, ge=1, description="Prompts per generate call.")
     max_new_tokens: int = Field(default=1024, ge=1, description="Completion length cap, tokens.")
@@ -62,6 +62,14 @@ class Generator(Protocol):
     def generate(
         self, prompts: Sequence[Messages], images: Sequence[Image.Image], *, seed: int = 0
     ) -> list[str]: ...
+
+
+def chat_texts(processor: Any, prompts: Sequence[Messages]) -> list[str]:
+    """The chat-templated prompt strings (generation prompt added) that every backend feeds."""
+    return [
+        processor.apply_chat_template(m, tokenize=False, add_generation_prompt=True)
+        for m in prompts
+    ]
 
 
 class HFGenerator:
@@ -102,10 +110,7 @@ class HFGenerator:
     def _batch(
         self, prompts: Sequence[Messages], images: Sequence[Image.Image], seed: int
     ) -> list[str]:
-        texts = [
-            self.processor.apply_chat_template(m, tokenize=False, add_generation_prompt=True)
-            for m in prompts
-        ]
+        texts = chat_texts(self.processor, prompts)
         # Left padding: every prompt then ends where generation starts.
         inputs = self.processor(
             text=texts, images=list(images), padding=True, padding_side="left",
@@ -132,23 +137,22 @@ def vllm_usable() -> bool:
     return importlib.util.find_spec("vllm") is not None and torch.cuda.is_available()
 
 
-def select_backend(requested: Backend) -> Literal["hf"]:
-    """The backend to use for ``requested``: ``auto`` and ``hf`` give ``hf``.
+def select_backend(requested: Backend) -> Literal["hf", "vllm"]:
+    """The backend to use for ``requested``: ``auto`` gives ``vllm`` where `vllm_usable`, else
+    ``hf``; ``hf`` and ``vllm`` give themselves.
 
     Raises:
-        GeneratorUnavailableError: ``vllm`` was asked for: not installed, no GPU, or (where
-            both are present) the vLLM evaluation backend is not written yet.
+        GeneratorUnavailableError: ``vllm`` was asked for without vLLM installed or a CUDA GPU.
     """
-    if requested in ("auto", "hf"):
-        # auto: HF until a vLLM backend exists; then auto picks vLLM where `vllm_usable`.
+    if requested == "hf":
         return "hf"
+    if requested == "auto":
+        return "vllm" if vllm_usable() else "hf"
     if importlib.util.find_spec("vllm") is None:
         raise GeneratorUnavailableError(
-            "the vllm backend needs vLLM, which is not installed: pip install 'mixopt[gpu]' "
-            "(or use --backend hf)"
+            "the vllm backend needs vLLM, which is not installed: on a CUDA machine, "
+            "pip install 'mixopt[gpu]' (or use --backend hf)"
         )
     if not torch.cuda.is_available():
         raise GeneratorUnavailableError("the vllm backend needs a CUDA GPU; use --backend hf")
-    raise GeneratorUnavailableError(
-        "the vllm evaluation backend is not implemented yet; use --backend hf"
-    )
+    return "vllm"

@@ -22,6 +22,7 @@ from evaluators.objectives import objectives_of
 from evaluators.result import IN_DOMAIN, BenchmarkScore, EvalResult
 from evaluators.samples import SampleOutput
 from evaluators.scoring import standard_error, task_scorer
+from evaluators.vllm_generator import VLLMGenerator
 from rlvr.domains import (
     DomainRegistry,
     DomainSpec,
@@ -217,8 +218,9 @@ def evaluate_checkpoint(
         settings: generation settings; `GenerationSettings()` (greedy) by default.
         limit: first ``limit`` test records per benchmark (quick checks).
         step: the training step; read from the folder (`checkpoint_step`) when None.
-        device: where to run the model (``"cuda:0"``, ``"cpu"``); CPU when None.
-        dtype: weight dtype passed to transformers (None: its default).
+        device: where to run the HF model (``"cuda:0"``, ``"cpu"``); CPU when None. Not used
+            by the vLLM backend, which takes the visible GPU(s).
+        dtype: weight dtype passed to transformers (None: its default); HF backend only.
         max_bad_fraction: largest fraction of unreadable test records tolerated.
 
     Raises:
@@ -229,9 +231,12 @@ def evaluate_checkpoint(
     """
     settings = settings or GenerationSettings()
     specs = resolve_benchmarks(registry, benchmarks)
-    select_backend(settings.backend)  # only HF exists; anything else raises here
-    model, processor = load_model_and_processor(str(checkpoint), dtype=dtype, device=device)
-    generator = HFGenerator(model, processor, settings)
+    generator: Generator
+    if select_backend(settings.backend) == "vllm":
+        generator = VLLMGenerator(checkpoint, settings)  # vLLM places it on the GPU(s)
+    else:
+        model, processor = load_model_and_processor(str(checkpoint), dtype=dtype, device=device)
+        generator = HFGenerator(model, processor, settings)
     return evaluate_with(
         generator,
         specs,
