@@ -11,7 +11,7 @@ import sys
 import typer
 
 from mixopt.errors import MixoptError
-from studies.cli import bench, domains, surrogate, train
+from studies.cli import bench, domains, study, surrogate, train
 from studies.cli import eval as eval_cli
 
 app = typer.Typer(
@@ -26,6 +26,8 @@ app.command("bench")(bench.bench)
 app.command("train")(train.train)
 app.command("eval")(eval_cli.eval_checkpoint)
 app.add_typer(domains.app, name="domains")
+app.add_typer(study.app, name="study")
+app.command("ui")(study.ui)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,276 @@
+"""`mixopt study ...`: run a study, and look into it (status, predict, report, compare, publish).
+
+A ``STUDY`` argument is a config path (``*.yaml``) or a study name in a tracking store
+(``--tracking-uri``, or ``MLFLOW_TRACKING_URI``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from mixopt.errors import FitError, MixoptError
+from mixopt.threads import torch_threads
+from studies.analysis import StudyView, fit_study
+from studies.config import load_study_config
+from studies.driver import OpenedStudy, open_study, run_study
+from studies.ledger import LedgerError
+from studies.orchestrator import StudyOutcome, StudyProgress
+from studies.trials import latest_attempts
+
+app = typer.Typer(help="Run mixture-optimization studies and inspect them.", no_args_is_help=True)
+
+StudyArg = Annotated[str, typer.Argument(help="Study config (.yaml) or study name in the store.")]
+TrackingOpt = Annotated[str | None, typer.Option(
+    help="MLflow tracking URI (to open a study by name, or to override the config's).")]
+WorkdirOpt = Annotated[Path | None, typer.Option(help="Override the config's workdir.")]
+
+
+def _open(study: str, tracking_uri: str | None, workdir: Path | None) -> OpenedStudy:
+    try:
+        return open_study(study, tracking_uri=tracking_uri, workdir=workdir)
+    except LedgerError:
+        raise
+    except OSError as err:
+        raise MixoptError(f"{study}: {err}") from None
+
+
+def _fmt(value: float | None, digits: int = 4) -> str:
+    return "-" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
+
+
+@app.command("run")
+def run(
+    config: Annotated[Path, typer.Argument(help="Study config (YAML).")],
+    max_trials: Annotated[int | None, typer.Option(
+        help="Stop after this many trials (default: the config's search.max_trials).")] = None,
+    workdir: WorkdirOpt = None,
+    poll_interval: Annotated[float | None, typer.Option(
+        help="Seconds between polls of running trials.")] = None,
+) -> None:
+    """Run STUDY to its end, or continue it where it stopped (completed trials never re-run)."""
+    study = load_study_config(config, workdir=workdir)
+    console = Console(stderr=True)
+    console.print(f"study [bold]{study.name}[/]: {len(study.domain_names)} domains "
+                  f"({', '.join(study.domain_names)}), objective {study.eval.objective.label} "
+                  f"({study.eval.objective.direction}), launcher {study.launcher.kind}, "
+                  f"store {study.tracking_uri}")
+    total = max_trials or study.search.max_trials
+    with Progress(TextColumn("[bold]trials"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=console, transient=False) as progress:
+        task = progress.add_task("", total=total)
+
+        def show(state: StudyProgress) -> None:
+            best = "-" if state.best is None else f"{state.best:.4g} (trial {state.best_index})"
+            running = ",".join(map(str, state.running)) or "-"
+            progress.update(task, completed=state.trials_done,
+                            description=f"best {best}  running [{running}]")
+            if state.message:
+                progress.console.print(state.message)
+
+        with torch_threads(1):
+            outcome = run_study(study, max_trials=max_trials, on_progress=show,
+                                poll_interval_s=poll_interval)
+    _print_outcome(outcome, study.study_dir, config)
+
+
+def _print_outcome(outcome: StudyOutcome, study_dir: Path, config: Path) -> None:
+    console = Console()
+    latest = latest_attempts(outcome.trials)
+    counts: dict[str, int] = {}
+    for r in latest:
+        counts[r.status.value] = counts.get(r.status.value, 0) + 1
+    console.print("trials: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    if outcome.stopped_early:
+        console.print("stopped early by the stopping rule")
+    best = outcome.best_observed
+    if best is not None:
+        console.print(f"best observed: trial {best.index}, objective {_fmt(best.objective)}: "
+                      + ", ".join(f"{d}={w:.3f}" for d, w in best.weights.items()))
+    rec = outcome.recommendation
+    if rec is not None:
+        console.print(f"[bold]recommended mixture[/] (predicted {_fmt(rec.mean)} "
+                      f"± {_fmt(rec.std)}): "
+                      + ", ".join(f"{d}={w:.3f}" for d, w in rec.mixture.items()))
+    for note in outcome.notes:
+        console.print(note)
+    console.print(f"written: {study_dir / 'recommendation.json'}")
+    console.print("look further:\n"
+                  f"  mixopt study status {config}\n"
+                  f"  mixopt study predict {config}\n"
+                  f"  mixopt study report {config} --out report.html\n"
+                  f"  mixopt ui {config}")
+
+
+def status_json(view: StudyView) -> dict[str, Any]:
+    best = view.best_observed()
+    return {
+        "study": view.name, "objective": view.objective,
+        "direction": "maximize" if view.maximize else "minimize",
+        "trials": [r.to_json() for r in latest_attempts(view.trials)],
+        "best": None if best is None else best.to_json(),
+    }
+
+
+@app.command("status")
+def status(study: StudyArg, as_json: Annotated[bool, typer.Option("--json")] = False,
+           tracking_uri: TrackingOpt = None, workdir: WorkdirOpt = None) -> None:
+    """One row per trial: index, status, weights, objective."""
+    view = _open(study, tracking_uri, workdir).view
+    if as_json:
+        typer.echo(json.dumps(status_json(view), indent=2))
+        return
+    table = Table(title=f"study {view.name}: {view.objective} "
+                  f"({'max' if view.maximize else 'min'}imize)")
+    for column in ("trial", "attempt", "status", *view.domains, view.objective, "note"):
+        table.add_column(column, justify="right" if column not in ("status", "note") else "left")
+    best = view.best_observed()
+    for r in latest_attempts(view.trials):
+        mark = " *" if best is not None and r.index == best.index else ""
+        table.add_row(str(r.index), str(r.attempt), r.status.value,
+                      *(f"{r.weights.get(d, 0.0):.3f}" for d in view.domains),
+                      _fmt(r.objective) + mark, r.reason[:60])
+    Console().print(table)
+
+
+@app.command("predict")
+def predict(study: StudyArg, top: Annotated[int, typer.Option(help="Mixtures to list.")] = 5,
+            as_json: Annotated[bool, typer.Option("--json")] = False,
+            tracking_uri: TrackingOpt = None, workdir: WorkdirOpt = None) -> None:
+    """The surrogate's top mixtures with predicted mean and std, and its LOO diagnostics."""
+    if top < 1:
+        raise MixoptError(f"--top must be >= 1, got {top}")
+    view = _open(study, tracking_uri, workdir).view
+    with torch_threads(1):
+        try:
+            fitted = fit_study(view)
+        except FitError as err:
+            raise MixoptError(str(err)) from None
+        tops = fitted.top_k(top)
+        diag = fitted.loo()
+    if as_json:
+        typer.echo(json.dumps({
+            "study": view.name, "surrogate": view.surrogate, "objective": view.objective,
+            "top": [p.to_json() for p in tops],
+            "loo": None if diag is None else {
+                "rmse": diag.rmse, "mean_baseline_rmse": diag.mean_baseline_rmse,
+                "spearman": None if math.isnan(diag.spearman) else diag.spearman,
+                "coverage90": diag.coverage90, "worse_than_mean": diag.worse_than_mean},
+        }, indent=2))
+        return
+    table = Table(title=f"{view.surrogate} on {len(fitted.y)} completed trials of {view.name}")
+    for column in ("rank", *view.domains, f"{view.objective} mean", "std"):
+        table.add_column(column, justify="right")
+    for rank, p in enumerate(tops, 1):
+        table.add_row(str(rank), *(f"{p.mixture[d]:.3f}" for d in view.domains),
+                      _fmt(p.mean), _fmt(p.std))
+    console = Console()
+    console.print(table)
+    console.print(diag.summary() if diag is not None else "LOO: fewer than 3 completed trials")
+
+
+@app.command("report")
+def report(study: StudyArg,
+           out: Annotated[Path, typer.Option(help="HTML file to write.")] = Path("report.html"),
+           tracking_uri: TrackingOpt = None, workdir: WorkdirOpt = None) -> None:
+    """One self-contained HTML page (also logged to the study's parent run)."""
+    from studies.report import render_report
+
+    opened = _open(study, tracking_uri, workdir)
+    with torch_threads(1):
+        path = render_report(opened.view, out)
+    if opened.view.parent_run_id is not None:
+        opened.ledger.log_study_artifact(opened.view.parent_run_id, str(path))
+    typer.echo(f"wrote {path}")
+
+
+@app.command("compare")
+def compare(
+    studies: Annotated[list[str], typer.Argument(help="Studies (configs or names).")],
+    fmt: Annotated[str, typer.Option("--format", help="table, markdown, latex or csv.")] =
+    "table",
+    trials: Annotated[bool, typer.Option("--trials", help="Also the per-trial tables.")] = False,
+    tracking_uri: TrackingOpt = None,
+) -> None:
+    """Studies side by side: best objective, trials used, recommendations."""
+    from studies.compare import compare_studies, trials_table
+
+    if fmt not in ("table", "markdown", "latex", "csv"):
+        raise MixoptError(f"--format {fmt!r}: choose table, markdown, latex or csv")
+    views = [_open(s, tracking_uri, None).view for s in studies]
+    with torch_threads(1):
+        typer.echo(compare_studies(views, fmt))  # type: ignore[arg-type]
+        if trials:
+            for view in views:
+                typer.echo(trials_table(view, fmt))  # type: ignore[arg-type]
+
+
+@app.command("publish")
+def publish(
+    study: StudyArg,
+    trial: Annotated[int, typer.Option(help="Trial index whose checkpoint to publish.")],
+    repo: Annotated[str, typer.Option(help="Hub repository ORG/NAME.")],
+    checkpoint: Annotated[Path | None, typer.Option(
+        help="Checkpoint folder; default: the trial's final checkpoint.")] = None,
+    public: Annotated[bool, typer.Option("--public", help="Make the repository public.")] =
+    False,
+    tracking_uri: TrackingOpt = None, workdir: WorkdirOpt = None,
+) -> None:
+    """Push a trial's checkpoint to the Hugging Face hub with a model card."""
+    from studies.publish import publish_trial
+
+    opened = _open(study, tracking_uri, workdir)
+    if checkpoint is None:
+        checkpoint = _trial_checkpoint(opened, trial)
+    url = publish_trial(opened.view, trial, repo, checkpoint=checkpoint, private=not public)
+    typer.echo(f"published trial {trial} to {url}")
+
+
+def _trial_checkpoint(opened: OpenedStudy, index: int) -> Path:
+    records = [r for r in latest_attempts(opened.view.trials) if r.index == index]
+    if not records or opened.config is None:
+        raise MixoptError(f"trial {index}: give --checkpoint (its folder is not known)")
+    r = records[0]
+    result = (opened.config.study_dir / "trials" / f"{r.index:03d}-a{r.attempt}" / "train"
+              / "train_result.json")
+    try:
+        final = json.loads(result.read_text(encoding="utf-8")).get("final_checkpoint")
+    except (OSError, ValueError):
+        final = None
+    if not final:
+        raise MixoptError(f"trial {index}: no final checkpoint in {result}; give --checkpoint")
+    return Path(final)
+
+
+def ui(study: Annotated[str | None, typer.Argument(
+           help="Study config whose store to open (default: --tracking-uri).")] = None,
+       tracking_uri: TrackingOpt = None,
+       host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+       port: Annotated[int, typer.Option(help="Port.")] = 5000,
+       dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the command only.")] =
+       False) -> None:
+    """Start the MLflow UI for a study's store (studies are parent runs with nested trials)."""
+    import subprocess
+    import sys
+
+    uri = tracking_uri
+    if uri is None and study is not None:
+        uri = load_study_config(Path(study)).tracking_uri
+    if uri is None:
+        raise MixoptError("give a study config or --tracking-uri")
+    cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri,
+           "--host", host, "--port", str(port)]
+    typer.echo(" ".join(cmd))
+    if host not in ("127.0.0.1", "localhost"):
+        typer.secho(f"warning: binding {host} exposes the UI beyond this machine", err=True,
+                    fg=typer.colors.YELLOW)
+    if not dry_run:
+        subprocess.run(cmd, check=False)

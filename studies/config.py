@@ -1,0 +1,457 @@
+"""`StudyConfig`: the validated YAML file of one mixture-optimization study.
+
+Every error of a file is reported at once, one ``FILE: key.path: message`` line each
+(`StudyConfigError`). Relative paths (``workdir``, ``domain_files``, ``train.model`` written as
+``./...``) are read from the config file's folder, so a study runs from any folder.
+
+Sections: ``name``, ``domains`` (registry names or inline domain definitions), ``search``
+(design, surrogate, batch size, parallelism, trial count, stopping rule), ``train`` (the
+`TrainJob` template of every trial), ``eval`` (benchmarks and objective(s)), ``launcher``
+(``local`` | ``slurm`` | ``function``) and ``tracking`` (MLflow).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from mixopt.bench.strategies import INITIAL_DESIGNS
+from mixopt.errors import MixoptError
+from rlvr.config_files import ConfigFileError, key_path, read_yaml, validation_error_lines
+from rlvr.config_types import NonEmptyStr, NonNegativeInt, PositiveInt, PositiveReal, Real
+from rlvr.domains.spec import DomainName, DomainSpec
+from rlvr.job import GRPOSettings, TrainJob
+
+SCHEMA_VERSION = 1
+_CONFIG = ConfigDict(frozen=True, extra="forbid")
+DEFAULT_EXPERIMENT = "mixopt-studies"
+# Study names become MLflow tags, folder names and parts of run names.
+StudyName = Annotated[str, Field(strict=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")]
+
+
+class StudyConfigError(ConfigFileError, MixoptError):
+    """A study file with errors; ``lines`` holds one ``FILE: key.path: message`` each."""
+
+
+class InitialDesign(BaseModel):
+    model_config = _CONFIG
+
+    kind: Literal[INITIAL_DESIGNS] = Field(  # type: ignore[valid-type]
+        default="centroid+sobol",
+        description="Initial design: centroid+sobol (default, measured best in docs/bench), "
+        "sobol, dirichlet, reference_seed (MoDoMoDo's 11 points), exclude_one, "
+        "vertices+centroid.",
+    )
+    n: PositiveInt = Field(
+        default=4, description="Points of the space-filling designs (fixed designs ignore it)."
+    )
+
+
+class SurrogateSettings(BaseModel):
+    model_config = _CONFIG
+
+    name: NonEmptyStr = Field(default="gp", description="Registered surrogate (gp, scheffe, ...).")
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="Keyword options of the surrogate (e.g. kernel)."
+    )
+
+
+class StoppingRule(BaseModel):
+    """Stop once the best expected improvement stays below a threshold for some rounds."""
+
+    model_config = _CONFIG
+
+    ei_below: PositiveReal = Field(
+        description="Expected improvement (objective units) under which a round counts as idle."
+    )
+    rounds: PositiveInt = Field(default=2, description="Consecutive idle rounds that stop.")
+
+
+class SearchSettings(BaseModel):
+    model_config = _CONFIG
+
+    initial_design: InitialDesign = Field(default_factory=InitialDesign)
+    surrogate: SurrogateSettings = Field(default_factory=SurrogateSettings)
+    acquisition: Literal["qlognei"] = Field(
+        default="qlognei",
+        description="Acquisition for one objective (qLogNEI); two objectives use qLogNEHVI.",
+    )
+    batch_size: PositiveInt = Field(
+        default=4, description="Mixtures proposed per surrogate refit (q)."
+    )
+    parallelism: PositiveInt = Field(default=1, description="Trials running at once, at most.")
+    max_trials: PositiveInt = Field(default=12, description="Trials of the study (mixtures).")
+    max_retries: NonNegativeInt = Field(
+        default=1, description="New attempts of a failed trial before it is abandoned."
+    )
+    trial_timeout_s: PositiveReal | None = Field(
+        default=None, description="A trial running longer is cancelled and marked failed."
+    )
+    stopping: StoppingRule | None = Field(default=None, description="Optional early stop.")
+    confirm: bool = Field(
+        default=False,
+        description="After the loop, train the recommended mixture once more (a confirmation "
+        "trial) to measure it.",
+    )
+    bounds: dict[DomainName, tuple[Real, Real]] = Field(
+        default_factory=dict, description="Optional per-domain weight bounds [lower, upper]."
+    )
+    seed: NonNegativeInt = Field(default=0, description="Seed of designs and proposals.")
+
+
+class Objective(BaseModel):
+    """A metric of the evaluation, or a weighted sum of metrics, to maximize or minimize."""
+
+    model_config = _CONFIG
+
+    metric: NonEmptyStr | None = Field(
+        default=None, description="Metric name (e.g. out_score, in_score, a benchmark name)."
+    )
+    weights: dict[NonEmptyStr, Real] | None = Field(
+        default=None, description="Metric name -> weight: the objective is the weighted sum."
+    )
+    name: NonEmptyStr | None = Field(
+        default=None, description="Name shown and logged; default: the metric, or `objective`."
+    )
+    direction: Literal["maximize", "minimize"] = "maximize"
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Objective:
+        if (self.metric is None) == (self.weights is None):
+            raise ValueError("give exactly one of `metric` or `weights`")
+        if self.weights is not None and not self.weights:
+            raise ValueError("`weights` needs at least one metric")
+        return self
+
+    @property
+    def label(self) -> str:
+        return self.name or self.metric or "objective"
+
+    @property
+    def maximize(self) -> bool:
+        return self.direction == "maximize"
+
+    def value(self, metrics: dict[str, float]) -> float:
+        """The objective from a trial's metrics.
+
+        Raises:
+            KeyError: a metric it needs is missing (the message names it and what exists).
+            ValueError: a needed metric is not finite.
+        """
+        parts = {self.metric: 1.0} if self.metric is not None else dict(self.weights or {})
+        missing = sorted(set(parts) - set(metrics))
+        if missing:
+            raise KeyError(
+                f"metric(s) {missing} missing from the trial's results; it has "
+                f"{sorted(metrics) or 'none'}"
+            )
+        total = math.fsum(w * float(metrics[m]) for m, w in parts.items())
+        if not math.isfinite(total):
+            raise ValueError(f"objective {self.label!r} is not finite ({total})")
+        return total
+
+
+class EvalSettings(BaseModel):
+    model_config = _CONFIG
+
+    benchmarks: tuple[NonEmptyStr, ...] = Field(
+        default=(), description="Benchmarks of `mixopt eval` (domain test splits, lmms tasks)."
+    )
+    objective: Objective = Field(
+        default_factory=lambda: Objective(metric="out_score"),
+        description="The objective the study optimizes.",
+    )
+    secondary_objective: Objective | None = Field(
+        default=None, description="A second objective: proposals then use qLogNEHVI."
+    )
+    limit: PositiveInt | None = Field(default=None, description="Test records per benchmark.")
+    batch_size: PositiveInt = Field(default=8, description="Prompts per generate call.")
+    max_new_tokens: PositiveInt = Field(default=1024, description="Completion length cap.")
+    backend: Literal["auto", "hf", "vllm"] = "auto"
+    extra_args: tuple[str, ...] = Field(
+        default=(), description="Further `mixopt eval` arguments, passed as they are."
+    )
+
+
+class TrainTemplate(BaseModel):
+    """The `TrainJob` of every trial, without what the study sets per trial (domains and
+    weights, output folder, tracking)."""
+
+    model_config = _CONFIG
+
+    model: NonEmptyStr = Field(description="Hub id or local folder of the base model.")
+    budget: PositiveInt = Field(description="Training prompts of every trial.")
+    seed: NonNegativeInt = Field(
+        default=0, description="Training seed, the same in every trial (comparable trials)."
+    )
+    max_steps: PositiveInt | None = None
+    save_steps: PositiveInt = 100
+    grpo: GRPOSettings = Field(default_factory=GRPOSettings)
+    extra: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Further TrainJob keys (generation, lora, images, sampling_mode).",
+    )
+
+
+class LocalLauncher(BaseModel):
+    model_config = _CONFIG
+
+    kind: Literal["local"] = "local"
+    gpus: Literal["auto"] | tuple[NonNegativeInt, ...] = Field(
+        default="auto", description="GPU ids to share among trials; auto: all visible ones."
+    )
+    gpus_per_trial: NonNegativeInt = Field(
+        default=1, description="GPUs of one trial (0: CPU); > 1 launches through accelerate."
+    )
+    mixopt_command: tuple[NonEmptyStr, ...] | None = Field(
+        default=None,
+        description="How to call mixopt in a trial; default: this Python with -m studies.cli.",
+    )
+    env: dict[NonEmptyStr, str] = Field(default_factory=dict, description="Extra environment.")
+
+
+class SlurmLauncher(BaseModel):
+    model_config = _CONFIG
+
+    kind: Literal["slurm"] = "slurm"
+    partition: NonEmptyStr | None = None
+    gpus_per_node: NonNegativeInt = 1
+    cpus_per_task: PositiveInt = 8
+    mem_gb: PositiveReal = 64
+    time_min: PositiveInt = 24 * 60
+    account: NonEmptyStr | None = None
+    extra: dict[NonEmptyStr, Any] = Field(
+        default_factory=dict,
+        description="More sbatch options (submitit's slurm_additional_parameters).",
+    )
+    mixopt_command: tuple[NonEmptyStr, ...] | None = None
+    executor: Literal["slurm", "local"] = Field(
+        default="slurm", description="`local`: submitit's local executor (tests, one machine)."
+    )
+
+
+class FunctionLauncher(BaseModel):
+    model_config = _CONFIG
+
+    kind: Literal["function"] = "function"
+    target: Annotated[str, Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")] = Field(
+        description="`module:function` taking {domain: weight} and seed=, returning metrics."
+    )
+
+
+Launcher = Annotated[
+    LocalLauncher | SlurmLauncher | FunctionLauncher, Field(discriminator="kind")
+]
+
+
+class TrackingSettings(BaseModel):
+    model_config = _CONFIG
+
+    uri: NonEmptyStr | None = Field(
+        default=None, description="MLflow tracking URI; default: sqlite file in the workdir."
+    )
+    experiment: NonEmptyStr = Field(
+        default=DEFAULT_EXPERIMENT, description="MLflow experiment (one per study family)."
+    )
+
+
+class StudyConfig(BaseModel):
+    """One study. See the module docstring and studies/examples/ for complete files."""
+
+    model_config = _CONFIG
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    name: StudyName
+    description: str = ""
+    domains: tuple[DomainName | DomainSpec, ...] = Field(
+        min_length=2, description="Registry names, or inline domain definitions."
+    )
+    domain_files: tuple[Path, ...] = Field(
+        default=(), description="YAML files of user domains (the `mixopt domains` format)."
+    )
+    search: SearchSettings = Field(default_factory=SearchSettings)
+    train: TrainTemplate | None = Field(
+        default=None, description="Required unless the launcher is `function`."
+    )
+    eval: EvalSettings = Field(default_factory=EvalSettings)
+    launcher: Launcher = Field(default_factory=LocalLauncher)
+    tracking: TrackingSettings = Field(default_factory=TrackingSettings)
+    workdir: Path = Field(
+        default=Path("runs"),
+        description="Folder of the study's files; `<workdir>/<name>/` holds trials and the "
+        "default MLflow store.",
+    )
+
+    @property
+    def domain_names(self) -> tuple[str, ...]:
+        return tuple(d if isinstance(d, str) else d.name for d in self.domains)
+
+    @property
+    def inline_domains(self) -> tuple[DomainSpec, ...]:
+        return tuple(d for d in self.domains if isinstance(d, DomainSpec))
+
+    @property
+    def study_dir(self) -> Path:
+        return self.workdir / self.name
+
+    @property
+    def tracking_uri(self) -> str:
+        if self.tracking.uri is not None:
+            return self.tracking.uri
+        return f"sqlite:///{(self.study_dir / 'mlflow.db').absolute()}"
+
+    @property
+    def objectives(self) -> tuple[Objective, ...]:
+        second = self.eval.secondary_objective
+        return (self.eval.objective,) if second is None else (self.eval.objective, second)
+
+    @field_validator("domains")
+    @classmethod
+    def _unique(cls, domains: tuple[str | DomainSpec, ...]) -> tuple[str | DomainSpec, ...]:
+        names = [d if isinstance(d, str) else d.name for d in domains]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"domain(s) listed twice: {dupes}")
+        return domains
+
+    @model_validator(mode="after")
+    def _consistent(self) -> StudyConfig:
+        problems = []
+        if self.launcher.kind != "function":
+            if self.train is None:
+                problems.append("`train` is required with the local and slurm launchers")
+            if not self.eval.benchmarks:
+                problems.append("`eval.benchmarks` is required with the local and slurm launchers")
+        unknown = sorted(set(self.search.bounds) - set(self.domain_names))
+        if unknown:
+            problems.append(f"search.bounds names unknown domain(s) {unknown}")
+        for name, (lo, hi) in self.search.bounds.items():
+            if not 0.0 <= lo <= hi <= 1.0:
+                problems.append(f"search.bounds.{name}: need 0 <= lower <= upper <= 1")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def train_job(
+        self, weights: dict[str, float], *, output_dir: Path, run_id: str | None,
+        domain_files: tuple[Path, ...] = (),
+    ) -> TrainJob:
+        """The `TrainJob` of one trial (validated).
+
+        Raises:
+            MixoptError: no `train` section.
+        """
+        if self.train is None:
+            raise MixoptError(f"study {self.name!r} has no `train` section")
+        t = self.train
+        data: dict[str, Any] = {
+            **t.extra,
+            "model": t.model, "budget": t.budget, "seed": t.seed, "save_steps": t.save_steps,
+            "max_steps": t.max_steps, "grpo": t.grpo.model_dump(),
+            "domains": dict(weights), "domain_files": [str(p) for p in domain_files],
+            "output_dir": str(output_dir),
+            "tracking": {"mlflow_tracking_uri": self.tracking_uri, "run_id": run_id,
+                         "experiment_name": self.tracking.experiment},
+        }
+        return TrainJob.model_validate(data)
+
+
+def load_study_config(path: Path | str, *, workdir: Path | None = None) -> StudyConfig:
+    """Read and validate a study file.
+
+    Args:
+        path: the YAML file.
+        workdir: overrides the file's ``workdir``.
+
+    Raises:
+        StudyConfigError: every error of the file at once, one ``FILE: key.path: message`` line
+            each (also for its domain files and a `train` template that no TrainJob accepts).
+    """
+    path = Path(path)
+    try:
+        data = read_yaml(path)
+    except ConfigFileError as error:
+        raise StudyConfigError(error.lines) from None
+    if not isinstance(data, dict):
+        raise StudyConfigError(
+            [f"{path}: {key_path(())}: expected a mapping of study settings, "
+             f"got {type(data).__name__}"]
+        )
+    data = _with_paths_from(data, path.absolute().parent)
+    if workdir is not None:
+        data["workdir"] = str(workdir.absolute())
+    try:
+        config = StudyConfig.model_validate(data)
+    except ValidationError as error:
+        raise StudyConfigError(validation_error_lines(path, error, data)) from None
+    lines = _check_domains(path, config)
+    if not lines and config.launcher.kind != "function":
+        lines = _check_train(path, config)
+    if lines:
+        raise StudyConfigError(lines)
+    return config
+
+
+def _check_domains(path: Path, config: StudyConfig) -> list[str]:
+    """Domain names must be known to the trainer's registry (unless trials are functions)."""
+    if config.launcher.kind == "function":
+        return []
+    from rlvr.domains.registry import default_registry
+
+    registry = default_registry()
+    try:
+        registry.add_files(config.domain_files)
+    except ConfigFileError as error:
+        return list(error.lines)
+    lines = []
+    for i, domain in enumerate(config.domains):
+        if isinstance(domain, str) and domain not in registry:
+            lines.append(
+                f"{path}: domains[{i}]: unknown domain {domain!r}; known: "
+                f"{', '.join(registry.names())} (or define it inline or in `domain_files`)"
+            )
+    return lines
+
+
+def _check_train(path: Path, config: StudyConfig) -> list[str]:
+    uniform = {name: 1.0 / len(config.domain_names) for name in config.domain_names}
+    try:
+        config.train_job(uniform, output_dir=config.study_dir / "check", run_id=None)
+    except ValidationError as error:
+        return [
+            line.replace(f"{path}: ", f"{path}: train (as a TrainJob): ", 1)
+            for line in validation_error_lines(path, error, {})
+        ]
+    return []
+
+
+def _with_paths_from(data: dict[str, Any], base: Path) -> dict[str, Any]:
+    data = dict(data)
+    workdir = data.get("workdir", "runs")
+    if isinstance(workdir, str) and workdir:
+        data["workdir"] = str(_absolute(workdir, base))
+    files = data.get("domain_files")
+    if isinstance(files, list):
+        data["domain_files"] = [str(_absolute(f, base)) if isinstance(f, str) and f else f
+                                for f in files]
+    train = data.get("train")
+    if isinstance(train, dict) and isinstance(train.get("model"), str):
+        model = train["model"]
+        if model.startswith(("./", "../")):
+            data["train"] = {**train, "model": str(_absolute(model, base))}
+    return data
+
+
+def _absolute(path: str, base: Path) -> Path:
+    expanded = Path(path).expanduser()
+    return expanded if expanded.is_absolute() else (base / expanded).resolve()

@@ -1,0 +1,113 @@
+"""Running and opening studies: what the `mixopt study` commands call.
+
+`run_study` takes the study's lock, builds its launcher and ledger and runs the orchestrator.
+`open_study` finds a study from a config path or from its name in a tracking store.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from mixopt.errors import MixoptError
+from studies.analysis import StudyView
+from studies.config import DEFAULT_EXPERIMENT, StudyConfig, load_study_config
+from studies.launchers import make_launcher
+from studies.ledger import Ledger
+from studies.lock import StudyLock
+from studies.orchestrator import Orchestrator, StudyOutcome, StudyProgress, view_of
+from studies.trial_files import prepare_trial
+
+LOCK_FILE = "driver.lock"
+
+
+class StudyNotFoundError(MixoptError):
+    """No study of that name or path."""
+
+
+def ledger_of(config: StudyConfig) -> Ledger:
+    config.study_dir.mkdir(parents=True, exist_ok=True)
+    return Ledger(config.tracking_uri, config.tracking.experiment, config.name)
+
+
+def run_study(
+    config: StudyConfig, *, max_trials: int | None = None,
+    on_progress: Callable[[StudyProgress], None] | None = None,
+    poll_interval_s: float | None = None,
+) -> StudyOutcome:
+    """Run or resume `config`'s study to its end.
+
+    Raises:
+        StudyLockedError: another driver runs this study.
+        MixoptError: a launcher that cannot be built, a store that cannot be used.
+    """
+    ledger = ledger_of(config)
+    with StudyLock(config.study_dir / LOCK_FILE) as lock:
+        launcher = make_launcher(config)
+        prepare = None
+        if config.launcher.kind != "function":
+            command = config.launcher.mixopt_command
+            prepare = partial(prepare_trial, mixopt=list(command) if command else None)
+        if poll_interval_s is None:
+            poll_interval_s = 0.02 if config.launcher.kind == "function" else 2.0
+        orchestrator = Orchestrator(config, launcher, ledger, prepare_trial=prepare,
+                                    on_progress=on_progress, poll_interval_s=poll_interval_s)
+        return orchestrator.run(max_trials=max_trials, lock=lock)
+
+
+@dataclass(frozen=True)
+class OpenedStudy:
+    view: StudyView
+    ledger: Ledger
+    config: StudyConfig | None
+
+
+def open_study(study: str, *, tracking_uri: str | None = None, experiment: str | None = None,
+               workdir: Path | None = None) -> OpenedStudy:
+    """A study from a config path (``*.yaml``) or a study name in the tracking store.
+
+    Raises:
+        StudyConfigError: a config path with errors.
+        StudyNotFoundError: no such study in the store, or a name without a store.
+    """
+    path = Path(study)
+    if path.suffix in (".yaml", ".yml") or path.is_file():
+        if not path.is_file():
+            raise StudyNotFoundError(f"{path}: no such study file")
+        config = load_study_config(path, workdir=workdir)
+        if tracking_uri is None and not config.study_dir.exists():
+            raise StudyNotFoundError(
+                f"study {config.name!r} has not run yet (no {config.study_dir}); "
+                f"start it with: mixopt study run {path}")
+        ledger = Ledger(tracking_uri or config.tracking_uri, experiment
+                        or config.tracking.experiment, config.name)
+        parent = ledger.find_study_run()
+        return OpenedStudy(view_of(config, ledger.trials(), parent), ledger, config)
+    uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
+    if uri is None:
+        raise StudyNotFoundError(
+            f"{study!r} is not a study file; to open a study by name give --tracking-uri "
+            "(or set MLFLOW_TRACKING_URI)")
+    ledger = Ledger(uri, experiment or DEFAULT_EXPERIMENT, study)
+    parent = ledger.find_study_run()
+    if parent is None:
+        raise StudyNotFoundError(f"no study named {study!r} in {uri} "
+                                 f"(experiment {experiment or DEFAULT_EXPERIMENT!r})")
+    params = ledger.client.get_run(parent).data.params
+    try:
+        view = StudyView(
+            name=study, domains=tuple(params["domains"].split(",")),
+            objective=params["objective"], maximize=params["direction"] == "maximize",
+            surrogate=params["surrogate"],
+            surrogate_options=json.loads(params.get("surrogate_options", "{}")),
+            trials=tuple(ledger.trials()),
+            bounds={k: tuple(v) for k, v in json.loads(params.get("bounds", "{}")).items()},
+            seed=int(params.get("seed", 0)), parent_run_id=parent)
+    except (KeyError, ValueError) as err:
+        raise StudyNotFoundError(f"study {study!r} in {uri}: its parent run lacks the "
+                                 f"study parameters ({err})") from None
+    return OpenedStudy(view, ledger, None)

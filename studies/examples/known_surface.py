@@ -1,0 +1,33 @@
+"""A known response surface over mixtures, for the `function` launcher's example study.
+
+`quadratic_surface` plays a trial: it returns metrics like an evaluation would, from a
+quadratic mixture model with one interaction and a little seeded noise. Its optimum is known
+(`OPTIMUM`), so a study on it can be checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+DOMAINS = ("alpha", "beta", "gamma")
+OPTIMUM = {"alpha": 0.2, "beta": 0.5, "gamma": 0.3}
+NOISE_SD = 0.005
+
+
+def true_score(weights: Mapping[str, float]) -> float:
+    """Noise-free out-of-domain score: 0.8 at `OPTIMUM`, lower away from it."""
+    x = np.array([weights.get(d, 0.0) for d in DOMAINS])
+    opt = np.array([OPTIMUM[d] for d in DOMAINS])
+    return float(0.8 - 2.0 * np.sum((x - opt) ** 2))
+
+
+def quadratic_surface(weights: Mapping[str, float], *, seed: int = 0) -> dict[str, float]:
+    """Metrics of a pretend trial on `weights`: ``out_score`` (noisy) and ``in_score``."""
+    key = [seed, *(round(weights.get(d, 0.0) * 1e6) for d in DOMAINS)]
+    noise = np.random.default_rng(key).normal(0.0, NOISE_SD)
+    return {
+        "out_score": true_score(weights) + noise,
+        "in_score": 0.5 + 0.3 * weights.get("alpha", 0.0),
+    }

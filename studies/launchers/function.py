@@ -1,0 +1,106 @@
+"""The `function` launcher: a trial is a call of an importable ``module:function``.
+
+The function takes ``{domain: weight}`` and the keyword ``seed`` and returns a metrics dict
+(name -> number). Calls run in threads of this process, up to the study's parallelism; for
+tests, benchmarks on known surfaces, and users who score a mixture some other way. A call
+that raises fails its trial with the exception as the reason; one that outlives its time
+limit is given up (a thread cannot be killed: it runs on, its result is ignored).
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import uuid
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from mixopt.errors import MixoptError
+from studies.launchers.base import Poll, TrialSpec
+
+
+class TargetError(MixoptError):
+    """The configured ``module:function`` cannot be imported or is not callable."""
+
+
+def load_target(target: str) -> Callable[..., Any]:
+    """The callable named ``module:function``.
+
+    Raises:
+        TargetError: bad form, module not importable, no such attribute, or not callable.
+    """
+    module_name, sep, attr = target.partition(":")
+    if not sep or not module_name or not attr:
+        raise TargetError(f"launcher.target {target!r}: expected 'module:function'")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as err:
+        raise TargetError(f"launcher.target {target!r}: cannot import {module_name!r}: {err}") \
+            from None
+    fn = getattr(module, attr, None)
+    if fn is None or not callable(fn):
+        raise TargetError(f"launcher.target {target!r}: {module_name} has no callable {attr!r}")
+    return fn
+
+
+def metrics_of(value: object) -> dict[str, float]:
+    """A function's return value as metrics.
+
+    Raises:
+        ValueError: not a mapping of names to finite numbers (the message says what is wrong).
+    """
+    if not isinstance(value, Mapping):
+        raise ValueError(f"the function returned {type(value).__name__}, not a dict of metrics")
+    metrics = {}
+    for key, number in value.items():
+        if not isinstance(key, str) or isinstance(number, bool):
+            raise ValueError(f"metric {key!r}: expected a name and a number, got {number!r}")
+        try:
+            metrics[key] = float(number)
+        except (TypeError, ValueError):
+            raise ValueError(f"metric {key!r}: {number!r} is not a number") from None
+        if not math.isfinite(metrics[key]):
+            raise ValueError(f"metric {key!r} is not finite ({number!r})")
+    return metrics
+
+
+class FunctionLauncher:
+    """Runs trials as calls of `fn` in up to `max_workers` threads."""
+
+    def __init__(self, fn: Callable[..., Any], max_workers: int = 1) -> None:
+        self.fn = fn
+        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="trial")
+        self._futures: dict[str, Future[Any]] = {}
+
+    @property
+    def capacity(self) -> int | None:
+        return None
+
+    def submit(self, spec: TrialSpec) -> dict[str, Any]:
+        key = uuid.uuid4().hex
+        self._futures[key] = self._pool.submit(self.fn, dict(spec.weights), seed=spec.seed)
+        return {"kind": "function", "key": key}
+
+    def poll(self, handle: Mapping[str, Any]) -> Poll:
+        future = self._futures.get(str(handle.get("key")))
+        if future is None:
+            return Poll("lost", reason="the study driver stopped while the trial ran")
+        if not future.done():
+            return Poll("running")
+        del self._futures[str(handle["key"])]
+        error = future.exception()
+        if error is not None:
+            return Poll("failed", reason=f"the function raised {type(error).__name__}: {error}")
+        try:
+            return Poll("completed", metrics=metrics_of(future.result()))
+        except ValueError as err:
+            return Poll("failed", reason=str(err))
+
+    def cancel(self, handle: Mapping[str, Any]) -> None:
+        future = self._futures.pop(str(handle.get("key")), None)
+        if future is not None:
+            future.cancel()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,424 @@
+"""The closed loop of a study: design, launch, record, refit, propose ... recommend.
+
+The driver keeps no state of its own that matters: every decision is made from what is read
+back from the ledger (MLflow), so a driver killed at any moment is resumed by running it again.
+A new trial is written to the ledger (queued) before it is launched, and its launcher handle
+right after, so a restarted driver finds every trial: completed ones are never re-run, running
+ones are polled again through their handle (or, if their process died with the driver,
+failed as ``driver`` failures and retried without counting against ``max_retries``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from mixopt.bench.strategies import initial_design
+from mixopt.errors import FitError
+from mixopt.mixture import Mixture
+from studies.analysis import FittedStudy, Predicted, StudyView, fit_study
+from studies.config import StudyConfig
+from studies.launchers.base import Launcher, Poll, TrialSpec
+from studies.ledger import Ledger
+from studies.lock import StudyLock
+from studies.trials import TrialRecord, TrialStatus, completed, latest_attempts
+
+RECOMMENDATION_FILE = "recommendation.json"
+IDLE_ROUNDS_TAG = "mixopt.idle_rounds"
+RECOMMENDATION_TAG = "mixopt.recommendation"
+
+
+@dataclass(frozen=True)
+class StudyProgress:
+    """A snapshot for a progress display."""
+
+    trials_done: int
+    trials_total: int
+    running: tuple[int, ...]
+    best: float | None
+    best_index: int | None
+    message: str = ""
+
+
+@dataclass
+class StudyOutcome:
+    """What `Orchestrator.run` ends with."""
+
+    trials: list[TrialRecord]
+    recommendation: Predicted | None
+    best_observed: TrialRecord | None
+    stopped_early: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def view_of(config: StudyConfig, trials: list[TrialRecord], parent: str | None) -> StudyView:
+    """The `StudyView` of a config and its trials."""
+    return StudyView(
+        name=config.name, domains=config.domain_names, objective=config.eval.objective.label,
+        maximize=config.eval.objective.maximize, surrogate=config.search.surrogate.name,
+        surrogate_options=dict(config.search.surrogate.options), trials=tuple(trials),
+        bounds={k: (float(lo), float(hi)) for k, (lo, hi) in config.search.bounds.items()},
+        seed=config.search.seed, parent_run_id=parent,
+    )
+
+
+class Orchestrator:
+    """Runs a study to its end (or resumes it).
+
+    Args:
+        config: the study.
+        launcher: runs the trials.
+        ledger: the study's MLflow records.
+        prepare_trial: writes what a trial needs into its folder before launch (job files);
+            None for launchers that need none.
+        on_progress: called with a `StudyProgress` after every change.
+        poll_interval_s: pause between polls of running trials when nothing changed.
+    """
+
+    def __init__(
+        self, config: StudyConfig, launcher: Launcher, ledger: Ledger, *,
+        prepare_trial: Callable[[StudyConfig, TrialSpec], None] | None = None,
+        on_progress: Callable[[StudyProgress], None] | None = None,
+        poll_interval_s: float = 1.0,
+    ) -> None:
+        self.config, self.launcher, self.ledger = config, launcher, ledger
+        self.prepare_trial = prepare_trial
+        self.on_progress = on_progress or (lambda progress: None)
+        self.poll_interval_s = poll_interval_s
+        self.parent = ""
+        self._active: dict[str, tuple[TrialRecord, dict[str, Any], float]] = {}
+        self._stopped = False
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def run(self, *, max_trials: int | None = None, lock: StudyLock | None = None) -> StudyOutcome:
+        """Run (or continue) the study until `max_trials` trials (default: the config's) have
+        ended or the stopping rule fires; then recommend (and confirm, if configured)."""
+        limit = max_trials if max_trials is not None else self.config.search.max_trials
+        self.parent = self.ledger.study_run(params=self._study_params())
+        self._log_config_once()
+        self._reattach()
+        try:
+            while True:
+                changed = self._collect()
+                changed |= self._fill(limit)
+                if not self._active:
+                    break
+                self._report()
+                if lock is not None:
+                    lock.renew()
+                if not changed:
+                    time.sleep(self.poll_interval_s)
+            outcome = self._finish()
+        finally:
+            self.launcher.close()
+        return outcome
+
+    def _study_params(self) -> dict[str, Any]:
+        c = self.config
+        return {
+            "domains": ",".join(c.domain_names), "surrogate": c.search.surrogate.name,
+            "objective": c.eval.objective.label, "direction": c.eval.objective.direction,
+            "batch_size": c.search.batch_size, "parallelism": c.search.parallelism,
+            "max_trials": c.search.max_trials, "launcher": c.launcher.kind,
+            "initial_design": c.search.initial_design.kind, "seed": c.search.seed,
+            "bounds": json.dumps({k: list(v) for k, v in c.search.bounds.items()}),
+            "surrogate_options": json.dumps(c.search.surrogate.options),
+        }
+
+    def _log_config_once(self) -> None:
+        run = self.ledger.client.get_run(self.parent)
+        if "mixopt.config_logged" in run.data.tags:
+            return
+        study_dir = self.config.study_dir
+        study_dir.mkdir(parents=True, exist_ok=True)
+        path = study_dir / "study.json"
+        path.write_text(self.config.model_dump_json(indent=2), encoding="utf-8")
+        self.ledger.log_study_artifact(self.parent, str(path))
+        self.ledger.set_study_tags(self.parent, {"mixopt.config_logged": "1"})
+
+    def _reattach(self) -> None:
+        """Adopt the running trials of an earlier driver, submit queued ones."""
+        for record in latest_attempts(self.ledger.trials()):
+            if record.status is TrialStatus.RUNNING:
+                self._active[record.run_id] = (record, dict(record.handle),
+                                               record.started_at or time.time())
+            elif record.status is TrialStatus.QUEUED:
+                self._launch(record)
+
+    def _collect(self) -> bool:
+        """Poll running trials; record the ones that ended. Returns whether any did."""
+        changed = False
+        timeout = self.config.search.trial_timeout_s
+        for run_id, (record, handle, started) in list(self._active.items()):
+            poll = self.launcher.poll(handle)
+            if poll.state == "running" and timeout is not None \
+                    and time.time() - started > timeout:
+                self.launcher.cancel(handle)
+                poll = Poll("failed", reason=f"timed out after {timeout:g} s")
+            if poll.state == "running":
+                continue
+            del self._active[run_id]
+            changed = True
+            self._record_end(record, poll)
+        return changed
+
+    def _record_end(self, record: TrialRecord, poll: Poll) -> None:
+        objective = self.config.eval.objective
+        if poll.state == "completed":
+            try:
+                value = objective.value(dict(poll.metrics))
+            except (KeyError, ValueError) as err:
+                poll = Poll("failed", reason=f"no objective: {str(err).strip(chr(34))}")
+            else:
+                self.ledger.mark_completed(record.run_id, poll.metrics, value)
+                self._log_artifacts(record)
+                self._log_best()
+                return
+        driver = poll.state == "lost"
+        failures = sum(
+            1 for r in self.ledger.trials()
+            if r.index == record.index and r.status is not TrialStatus.COMPLETED
+            and not r.failed_by_driver and r.run_id != record.run_id
+        ) + (0 if driver else 1)
+        give_up = not driver and failures > self.config.search.max_retries
+        reason = poll.reason + ("; no retries left" if give_up else "")
+        self.ledger.mark_failed(record.run_id, reason, kind="driver" if driver else "trial",
+                                abandoned=give_up)
+        self._log_artifacts(record)
+        self._message(f"trial {record.index} attempt {record.attempt} failed: {reason}")
+
+    def _log_artifacts(self, record: TrialRecord) -> None:
+        trial_dir = self._trial_dir(record)
+        files = [trial_dir / n for n in ("job.yaml", "trial.json", "eval.json", "outcome.json")]
+        self.ledger.log_artifacts(record.run_id, [str(f) for f in files if f.is_file()])
+
+    def _fill(self, limit: int) -> bool:
+        """Launch retries and new trials into free slots. Returns whether it launched any."""
+        capacity = self.config.search.parallelism
+        if self.launcher.capacity is not None:
+            capacity = min(capacity, self.launcher.capacity)
+        launched = False
+        records = self.ledger.trials()
+        latest = latest_attempts(records)
+        for record in latest:  # failed (not abandoned) trials get a new attempt first
+            if len(self._active) >= capacity:
+                return launched
+            if record.status is TrialStatus.FAILED:
+                self._launch(self.ledger.create_trial(
+                    self.parent, index=record.index, attempt=record.attempt + 1,
+                    weights=record.weights, seed=record.seed, source=record.source))
+                launched = True
+        n_trials = len(latest)
+        free = min(capacity - len(self._active), limit - n_trials)
+        if free <= 0 or self._stopped:
+            return launched
+        for weights, source in self._next_mixtures(latest, free):
+            record = self.ledger.create_trial(
+                self.parent, index=n_trials, attempt=0, weights=weights,
+                seed=self._trial_seed(), source=source, params=self._trial_params())
+            n_trials += 1
+            self._launch(record)
+            launched = True
+        return launched
+
+    def _trial_seed(self) -> int:
+        train = self.config.train
+        return train.seed if train is not None else self.config.search.seed
+
+    def _trial_params(self) -> dict[str, Any]:
+        train = self.config.train
+        return {} if train is None else {"budget": train.budget, "seed": train.seed}
+
+    def _next_mixtures(
+        self, latest: list[TrialRecord], k: int
+    ) -> list[tuple[dict[str, float], str]]:
+        """Up to `k` new mixtures: the rest of the initial design, then proposals."""
+        c = self.config
+        view = view_of(c, latest, self.parent)
+        design = initial_design(c.search.initial_design.kind, view.space,
+                                c.search.initial_design.n, seed=c.search.seed)
+        n = len(latest)
+        out = [(self._weights(x), "design") for x in design[n:n + k]]
+        if len(out) == k:
+            return out
+        k -= len(out)
+        pending = [r.weights for r in latest if r.status.is_active or r.status
+                   is TrialStatus.FAILED] + [w for w, _ in out]
+        try:
+            fitted = fit_study(view)
+        except FitError as err:
+            if self._active or out:
+                return out  # wait for results before proposing
+            # Nothing runs and nothing can be fitted (every design trial failed): explore.
+            self._message(f"cannot fit the surrogate yet ({err}); adding space-filling points")
+            extra = initial_design("sobol", view.space, n + len(out) + k, seed=c.search.seed + 1)
+            return out + [(self._weights(x), "design") for x in extra[-k:]]
+        X = self._propose(fitted, k, pending)
+        if c.search.stopping is not None and self._idle(fitted, X):
+            self._stopped = True
+            self._message("stopping rule: expected improvement stayed below "
+                          f"{c.search.stopping.ei_below:g} for {c.search.stopping.rounds} rounds")
+            return out
+        self._log_diagnostics(fitted)
+        return out + [(self._weights(x), "proposal") for x in X]
+
+    def _propose(self, fitted: FittedStudy, k: int, pending: list[Mapping[str, float]]) \
+            -> np.ndarray:
+        from mixopt import acquisition  # BoTorch only when proposing
+
+        domains = self.config.domain_names
+        X_pending = (np.array([[w.get(d, 0.0) for d in domains] for w in pending])
+                     if pending else None)
+        seed = self.config.search.seed * 1009 + len(fitted.y)
+        second = self.config.eval.secondary_objective
+        if second is None:
+            return acquisition.propose_batch(fitted.model, k, X_pending=X_pending, seed=seed)
+        other = self._secondary_surrogate(fitted)
+        return acquisition.propose_batch_multiobjective(
+            [fitted.model, other], k, X_pending=X_pending, seed=seed)
+
+    def _secondary_surrogate(self, fitted: FittedStudy) -> Any:
+        second = self.config.eval.secondary_objective
+        assert second is not None
+        done = completed(fitted.view.trials)
+        y2 = np.array([second.value(dict(r.metrics)) for r in done])
+        model = fitted.view.new_surrogate()
+        model.fit(fitted.X, y2 if second.maximize else -y2)
+        return model
+
+    def _idle(self, fitted: FittedStudy, X: np.ndarray) -> bool:
+        """Count this round towards the stopping rule; True when it fires."""
+        rule = self.config.search.stopping
+        assert rule is not None
+        sign = fitted.view.sign
+        mean, std = fitted.predict(X)
+        best = float(np.max(sign * fitted.y))
+        z = (sign * mean - best) / np.maximum(std, 1e-12)
+        ei = float(np.max(std * (z * stats.norm.cdf(z) + stats.norm.pdf(z))))
+        self.ledger.log_study_metrics(self.parent, {"expected_improvement": ei}, len(fitted.y))
+        tags = self.ledger.client.get_run(self.parent).data.tags
+        idle = int(tags.get(IDLE_ROUNDS_TAG, "0"))
+        idle = idle + 1 if ei < rule.ei_below else 0
+        self.ledger.set_study_tags(self.parent, {IDLE_ROUNDS_TAG: idle})
+        return idle >= rule.rounds
+
+    def _log_diagnostics(self, fitted: FittedStudy) -> None:
+        diag = fitted.loo()
+        if diag is None:
+            return
+        metrics = {"loo_rmse": diag.rmse, "loo_baseline_rmse": diag.mean_baseline_rmse,
+                   "loo_coverage90": diag.coverage90}
+        if not math.isnan(diag.spearman):
+            metrics["loo_spearman"] = diag.spearman
+        self.ledger.log_study_metrics(self.parent, metrics, len(fitted.y))
+
+    def _weights(self, x: np.ndarray) -> dict[str, float]:
+        return Mixture.from_vector(np.clip(x, 0.0, None), self.config.domain_names,
+                                   normalize=True).to_dict()
+
+    def _trial_dir(self, record: TrialRecord) -> Path:
+        return self.config.study_dir / "trials" / f"{record.index:03d}-a{record.attempt}"
+
+    def _launch(self, record: TrialRecord) -> None:
+        trial_dir = self._trial_dir(record)
+        trial_dir.mkdir(parents=True, exist_ok=True)
+        spec = TrialSpec(study=self.config.name, index=record.index, attempt=record.attempt,
+                         weights=dict(record.weights), seed=record.seed, run_id=record.run_id,
+                         trial_dir=str(trial_dir.absolute()))
+        try:
+            if self.prepare_trial is not None:
+                self.prepare_trial(self.config, spec)
+            handle = self.launcher.submit(spec)
+        except Exception as err:  # a trial that cannot even start fails alone
+            self._record_end(record, Poll("failed", reason=f"could not launch: "
+                                          f"{type(err).__name__}: {err}"))
+            return
+        self.ledger.mark_running(record.run_id, handle)
+        self._active[record.run_id] = (record, handle, time.time())
+        self._message(f"trial {record.index} started ({record.source}): "
+                      + ", ".join(f"{d}={w:.3f}" for d, w in record.weights.items()))
+
+    # -- reporting ----------------------------------------------------------------------------
+
+    def _log_best(self) -> None:
+        view = view_of(self.config, self.ledger.trials(), self.parent)
+        best = view.best_observed()
+        done = completed(view.trials)
+        if best is not None and best.objective is not None:
+            self.ledger.log_study_metrics(self.parent, {"best_objective": best.objective},
+                                          len(done))
+        self._report()
+
+    def _report(self, message: str = "") -> None:
+        view = view_of(self.config, self.ledger.trials(), self.parent)
+        best = view.best_observed()
+        ended = [r for r in latest_attempts(view.trials)
+                 if r.status in (TrialStatus.COMPLETED, TrialStatus.ABANDONED)]
+        self.on_progress(StudyProgress(
+            trials_done=len(ended), trials_total=self.config.search.max_trials,
+            running=tuple(sorted(r.index for r, _, _ in self._active.values())),
+            best=None if best is None else best.objective,
+            best_index=None if best is None else best.index, message=message))
+
+    def _message(self, text: str) -> None:
+        self._report(text)
+
+    def _finish(self) -> StudyOutcome:
+        trials = self.ledger.trials()
+        view = view_of(self.config, trials, self.parent)
+        outcome = StudyOutcome(trials=trials, recommendation=None,
+                               best_observed=view.best_observed(), stopped_early=self._stopped)
+        try:
+            fitted = fit_study(view)
+            outcome.recommendation = fitted.recommend()
+        except FitError as err:
+            outcome.notes.append(f"no recommendation from the surrogate: {err}")
+        if outcome.recommendation is not None and self.config.search.confirm:
+            self._confirm(outcome.recommendation)
+            outcome.trials = self.ledger.trials()
+        self._write_recommendation(outcome)
+        return outcome
+
+    def _confirm(self, rec: Predicted) -> None:
+        latest = latest_attempts(self.ledger.trials())
+        if any(r.source == "confirmation" for r in latest):
+            return
+        record = self.ledger.create_trial(
+            self.parent, index=len(latest), attempt=0, weights=rec.mixture.to_dict(),
+            seed=self._trial_seed(), source="confirmation", params=self._trial_params())
+        self._message("confirmation trial of the recommended mixture")
+        self._launch(record)
+        while self._active:
+            if not self._collect():
+                time.sleep(self.poll_interval_s)
+
+    def _write_recommendation(self, outcome: StudyOutcome) -> None:
+        best = outcome.best_observed
+        content = {
+            "schema_version": 1, "study": self.config.name,
+            "objective": self.config.eval.objective.label,
+            "direction": self.config.eval.objective.direction,
+            "recommendation": None if outcome.recommendation is None
+            else outcome.recommendation.to_json(),
+            "best_observed": None if best is None else best.to_json(),
+            "notes": outcome.notes,
+        }
+        text = json.dumps(content, indent=2)
+        path = self.config.study_dir / RECOMMENDATION_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+        self.ledger.log_study_artifact(self.parent, str(path))
+        if outcome.recommendation is not None:
+            self.ledger.set_study_tags(self.parent, {
+                RECOMMENDATION_TAG: json.dumps(outcome.recommendation.to_json())[:4000]})

@@ -1,0 +1,78 @@
+"""The files of one trial attempt, written before it is launched.
+
+``<study dir>/trials/<index>-a<attempt>/`` holds ``job.yaml`` (the `TrainJob`), ``trial.json``
+(what `studies.trial_process` runs: the train and eval commands, where their results land)
+and, once run, the logs, ``eval.json`` and ``outcome.json``. Any trial can be re-run by hand:
+``python -m studies.trial_process <trial dir>/trial.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import yaml
+
+from rlvr.atomic_write import write_text_atomic
+from rlvr.job import save_job
+from studies.config import StudyConfig
+from studies.launchers.base import TrialSpec
+
+TRIAL_FILE = "trial.json"
+JOB_FILE = "job.yaml"
+EVAL_FILE = "eval.json"
+OUTCOME_FILE = "outcome.json"
+INLINE_DOMAINS_FILE = "inline_domains.yaml"
+CHECKPOINT_PLACEHOLDER = "{checkpoint}"
+SCHEMA_VERSION = 1
+
+
+def default_mixopt_command() -> list[str]:
+    """This Python running the CLI module: works in any virtual environment, no PATH needed."""
+    return [sys.executable, "-m", "studies.cli"]
+
+
+def inline_domain_file(config: StudyConfig) -> Path | None:
+    """Write the config's inline domain definitions into the study folder; their file."""
+    if not config.inline_domains:
+        return None
+    path = config.study_dir / INLINE_DOMAINS_FILE
+    specs = [spec.model_dump(mode="json", exclude_defaults=True) for spec in config.inline_domains]
+    write_text_atomic(path, yaml.safe_dump(specs, sort_keys=False))
+    return path
+
+
+def prepare_trial(config: StudyConfig, spec: TrialSpec, mixopt: list[str] | None = None) -> Path:
+    """Write ``job.yaml`` and ``trial.json`` into ``spec.trial_dir``; returns ``trial.json``."""
+    trial_dir = Path(spec.trial_dir)
+    trial_dir.mkdir(parents=True, exist_ok=True)
+    extra = inline_domain_file(config)
+    domain_files = (*config.domain_files, *([extra] if extra is not None else []))
+    job = config.train_job(dict(spec.weights), output_dir=trial_dir / "train",
+                           run_id=spec.run_id, domain_files=domain_files)
+    save_job(job, trial_dir / JOB_FILE)
+    mixopt = list(mixopt or default_mixopt_command())
+    ev = config.eval
+    eval_cmd = [
+        *mixopt, "eval", "--checkpoint", CHECKPOINT_PLACEHOLDER,
+        "--benchmarks", ",".join(ev.benchmarks), "--out", str(trial_dir / EVAL_FILE),
+        "--mlflow-run", spec.run_id, "--mlflow-tracking-uri", config.tracking_uri,
+        "--batch-size", str(ev.batch_size), "--max-new-tokens", str(ev.max_new_tokens),
+        "--backend", ev.backend, "--seed", str(spec.seed),
+    ]
+    if ev.limit is not None:
+        eval_cmd += ["--limit", str(ev.limit)]
+    for path in domain_files:
+        eval_cmd += ["--domain-file", str(path)]
+    eval_cmd += list(ev.extra_args)
+    content = {
+        "schema_version": SCHEMA_VERSION, "study": spec.study, "index": spec.index,
+        "attempt": spec.attempt, "run_id": spec.run_id, "trial_dir": str(trial_dir),
+        "num_processes": job.grpo.num_processes,
+        "train": [*mixopt, "train", str(trial_dir / JOB_FILE)],
+        "eval": eval_cmd,
+        "train_output": str(job.output_dir),
+        "eval_result": str(trial_dir / EVAL_FILE),
+    }
+    return write_text_atomic(trial_dir / TRIAL_FILE, json.dumps(content, indent=2) + "\n")
