@@ -189,14 +189,14 @@ def completed_trial(view: StudyView, index: int) -> TrialRecord:
         have = _ranges(sorted(latest)) if latest else "none"
         raise PublishError(f"study {view.name!r} has no trial {index} (its trials: {have})")
     if record.status is not TrialStatus.COMPLETED or record.objective is None:
-        why = f": {record.reason}" if record.reason else ""
+        why = f": {_one_line(record.reason)}" if record.reason.strip() else ""
         state = (
             record.status.value
             if record.status is not TrialStatus.COMPLETED
-            else ("completed without an objective value")
+            else "completed without an objective value"
         )
         raise PublishError(
-            f"trial {index} of study {view.name!r} is {state}{_one_line(why)}; "
+            f"trial {index} of study {view.name!r} is {state}{why}; "
             "only a completed trial can be published"
         )
     return record

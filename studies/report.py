@@ -98,7 +98,7 @@ def build_report_html(view: StudyView) -> str:
         parts.append(
             '<section id="model"><h2>Surrogate model</h2>'
             '<p class="notice" id="model-missing">The model parts of this report (leave-one-out '
-            "predictions, effect curves, interactions, recommendation) are missing: "
+            "predictions, effect curves, interactions, recommendation) are missing because "
             f"the surrogate could not be fitted: {_esc(model_error)}</p></section>"
         )
         parts.append(_recommendation_section(view, None, model_error))

@@ -18,8 +18,7 @@ def make_launcher(config: StudyConfig) -> Launcher:
     if settings.kind == "function":
         from studies.launchers.function import FunctionLauncher, load_target
 
-        return FunctionLauncher(load_target(settings.target),
-                                max_workers=config.search.parallelism)
+        return FunctionLauncher(load_target(settings.target))
     if settings.kind == "local":
         from studies.launchers.local import LocalLauncher
 

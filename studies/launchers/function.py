@@ -1,19 +1,21 @@
 """The `function` launcher: a trial is a call of an importable ``module:function``.
 
 The function takes ``{domain: weight}`` and the keyword ``seed`` and returns a metrics dict
-(name -> number). Calls run in threads of this process, up to the study's parallelism; for
-tests, benchmarks on known surfaces, and users who score a mixture some other way. A call
-that raises fails its trial with the exception as the reason; one that outlives its time
-limit is given up (a thread cannot be killed: it runs on, its result is ignored).
+(name -> number). Each call runs in its own daemon thread of this process (the study's
+parallelism bounds how many at once); for tests, benchmarks on known surfaces, and users who
+score a mixture some other way. A call that raises fails its trial with the exception as the
+reason; one that outlives its time limit is given up (a thread cannot be killed: it runs on,
+its result is ignored).
 """
 
 from __future__ import annotations
 
 import importlib
 import math
+import threading
 import uuid
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import Any
 
 from mixopt.errors import MixoptError
@@ -66,11 +68,10 @@ def metrics_of(value: object) -> dict[str, float]:
 
 
 class FunctionLauncher:
-    """Runs trials as calls of `fn` in up to `max_workers` threads."""
+    """Runs trials as calls of `fn`, one daemon thread each (a hung call blocks no other)."""
 
-    def __init__(self, fn: Callable[..., Any], max_workers: int = 1) -> None:
+    def __init__(self, fn: Callable[..., Any]) -> None:
         self.fn = fn
-        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="trial")
         self._futures: dict[str, Future[Any]] = {}
 
     @property
@@ -79,7 +80,17 @@ class FunctionLauncher:
 
     def submit(self, spec: TrialSpec) -> dict[str, Any]:
         key = uuid.uuid4().hex
-        self._futures[key] = self._pool.submit(self.fn, dict(spec.weights), seed=spec.seed)
+        future: Future[Any] = Future()
+        weights, seed = dict(spec.weights), spec.seed
+
+        def call() -> None:
+            try:
+                future.set_result(self.fn(weights, seed=seed))
+            except BaseException as err:  # handed to the driver as the trial's failure
+                future.set_exception(err)
+
+        self._futures[key] = future
+        threading.Thread(target=call, name=f"trial-{spec.index}", daemon=True).start()
         return {"kind": "function", "key": key}
 
     def poll(self, handle: Mapping[str, Any]) -> Poll:
@@ -98,9 +109,7 @@ class FunctionLauncher:
             return Poll("failed", reason=str(err))
 
     def cancel(self, handle: Mapping[str, Any]) -> None:
-        future = self._futures.pop(str(handle.get("key")), None)
-        if future is not None:
-            future.cancel()
+        self._futures.pop(str(handle.get("key")), None)  # a running thread cannot be stopped
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._futures.clear()
