@@ -332,6 +332,14 @@ class StudyConfig(BaseModel):
                 problems.append("`train` is required with the local and slurm launchers")
             if not self.eval.benchmarks:
                 problems.append("`eval.benchmarks` is required with the local and slurm launchers")
+        if self.train is not None:
+            procs, launcher = self.train.grpo.num_processes, self.launcher
+            if launcher.kind == "local" and launcher.gpus_per_trial not in (0, procs):
+                problems.append(f"train.grpo.num_processes ({procs}) must equal "
+                                f"launcher.gpus_per_trial ({launcher.gpus_per_trial})")
+            if launcher.kind == "slurm" and 0 < launcher.gpus_per_node < procs:
+                problems.append(f"train.grpo.num_processes ({procs}) exceeds "
+                                f"launcher.gpus_per_node ({launcher.gpus_per_node})")
         unknown = sorted(set(self.search.bounds) - set(self.domain_names))
         if unknown:
             problems.append(f"search.bounds names unknown domain(s) {unknown}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
@@ -21,8 +21,10 @@ from studies.ledger import Ledger
 from studies.lock import StudyLock
 from studies.orchestrator import Orchestrator, StudyOutcome, StudyProgress, view_of
 from studies.trial_files import prepare_trial
+from studies.trials import TrialRecord, completed
 
 LOCK_FILE = "driver.lock"
+WARM_START_TAG = "mixopt.warm_start_from"
 
 
 class StudyNotFoundError(MixoptError):
@@ -34,12 +36,41 @@ def ledger_of(config: StudyConfig) -> Ledger:
     return Ledger(config.tracking_uri, config.tracking.experiment, config.name)
 
 
+def warm_start_trials(config: StudyConfig, others: list[str]) -> list[TrialRecord]:
+    """The completed trials of the studies `others` (configs or names in `config`'s store),
+    re-indexed -1, -2, ... and marked ``warm-start``.
+
+    Raises:
+        MixoptError: a study over other domains or with another objective.
+    """
+    records: list[TrialRecord] = []
+    for other in others:
+        opened = open_study(other, tracking_uri=None if other.endswith((".yaml", ".yml"))
+                            else config.tracking_uri, experiment=config.tracking.experiment
+                            if not other.endswith((".yaml", ".yml")) else None)
+        view = opened.view
+        if set(view.domains) != set(config.domain_names):
+            raise MixoptError(f"--warm-start-from {other}: its domains {list(view.domains)} "
+                              f"differ from {list(config.domain_names)}")
+        if view.objective != config.eval.objective.label:
+            raise MixoptError(f"--warm-start-from {other}: its objective {view.objective!r} "
+                              f"differs from {config.eval.objective.label!r}")
+        for r in completed(view.trials):
+            records.append(replace(r, index=-1 - len(records), source="warm-start"))
+    return records
+
+
 def run_study(
     config: StudyConfig, *, max_trials: int | None = None,
     on_progress: Callable[[StudyProgress], None] | None = None,
     poll_interval_s: float | None = None,
+    warm_start_from: list[str] | None = None,
 ) -> StudyOutcome:
     """Run or resume `config`'s study to its end.
+
+    `warm_start_from` names earlier studies (configs, or names in this study's store) over the
+    same domains and objective: their completed trials are fitted too (never re-run). The list
+    is kept in the study's parent run, so a resumed run uses it without repeating it.
 
     Raises:
         StudyLockedError: another driver runs this study.
@@ -47,6 +78,11 @@ def run_study(
     """
     ledger = ledger_of(config)
     with StudyLock(config.study_dir / LOCK_FILE) as lock:
+        parent = ledger.find_study_run()
+        saved = (ledger.client.get_run(parent).data.tags.get(WARM_START_TAG)
+                 if parent is not None else None)
+        others = list(warm_start_from or (json.loads(saved) if saved else []))
+        warm = warm_start_trials(config, others) if others else []
         launcher = make_launcher(config)
         prepare = None
         if config.launcher.kind != "function":
@@ -55,7 +91,10 @@ def run_study(
         if poll_interval_s is None:
             poll_interval_s = 0.02 if config.launcher.kind == "function" else 2.0
         orchestrator = Orchestrator(config, launcher, ledger, prepare_trial=prepare,
-                                    on_progress=on_progress, poll_interval_s=poll_interval_s)
+                                    on_progress=on_progress, poll_interval_s=poll_interval_s,
+                                    warm_start=warm)
+        if others:
+            ledger.set_study_tags(ledger.study_run(), {WARM_START_TAG: json.dumps(others)})
         return orchestrator.run(max_trials=max_trials, lock=lock)
 
 

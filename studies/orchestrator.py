@@ -88,8 +88,11 @@ class Orchestrator:
         prepare_trial: Callable[[StudyConfig, TrialSpec], None] | None = None,
         on_progress: Callable[[StudyProgress], None] | None = None,
         poll_interval_s: float = 1.0,
+        warm_start: list[TrialRecord] | None = None,
     ) -> None:
         self.config, self.launcher, self.ledger = config, launcher, ledger
+        # Completed trials of earlier studies (negative indices): fitted, never re-run.
+        self.warm_start = list(warm_start or [])
         self.prepare_trial = prepare_trial
         self.on_progress = on_progress or (lambda progress: None)
         self.poll_interval_s = poll_interval_s
@@ -243,9 +246,11 @@ class Orchestrator:
     ) -> list[tuple[dict[str, float], str]]:
         """Up to `k` new mixtures: the rest of the initial design, then proposals."""
         c = self.config
-        view = view_of(c, latest, self.parent)
+        view = view_of(c, latest + self.warm_start, self.parent)
         design = initial_design(c.search.initial_design.kind, view.space,
                                 c.search.initial_design.n, seed=c.search.seed)
+        if len(self.warm_start) >= len(design):
+            design = design[:0]  # earlier studies already cover the design's job
         n = len(latest)
         out = [(self._weights(x), "design") for x in design[n:n + k]]
         if len(out) == k:
@@ -378,7 +383,7 @@ class Orchestrator:
         outcome = StudyOutcome(trials=trials, recommendation=None,
                                best_observed=view.best_observed(), stopped_early=self._stopped)
         try:
-            fitted = fit_study(view)
+            fitted = fit_study(view_of(self.config, trials + self.warm_start, self.parent))
             outcome.recommendation = fitted.recommend()
         except FitError as err:
             outcome.notes.append(f"no recommendation from the surrogate: {err}")

@@ -54,6 +54,9 @@ def run(
     workdir: WorkdirOpt = None,
     poll_interval: Annotated[float | None, typer.Option(
         help="Seconds between polls of running trials.")] = None,
+    warm_start_from: Annotated[list[str] | None, typer.Option(
+        help="An earlier study (config or name in this store) over the same domains and "
+        "objective whose completed trials the surrogate also fits; repeatable.")] = None,
 ) -> None:
     """Run STUDY to its end, or continue it where it stopped (completed trials never re-run)."""
     study = load_study_config(config, workdir=workdir)
@@ -78,7 +81,7 @@ def run(
 
         with torch_threads(1):
             outcome = run_study(study, max_trials=max_trials, on_progress=show,
-                                poll_interval_s=poll_interval)
+                                poll_interval_s=poll_interval, warm_start_from=warm_start_from)
     _print_outcome(outcome, study.study_dir, config)
 
 

@@ -21,6 +21,7 @@ def function_study(tmp_path: Path, target: str = "tests.studies.targets:slow_sur
         "workdir": str(tmp_path / "runs"),
     }
     path = tmp_path / "study.yaml"
+    tmp_path.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     return path
 

@@ -107,3 +107,11 @@ def test_bounds_are_checked(tmp_path):
         load_study_config(_write(tmp_path, data))
     text = str(info.value)
     assert "unknown domain(s) ['zeta']" in text and "search.bounds.alpha" in text
+
+
+def test_processes_must_match_the_gpus_of_a_trial(tmp_path):
+    data = yaml.safe_load(local_study(tmp_path).read_text())
+    data["launcher"] = {"kind": "local", "gpus_per_trial": 2}
+    data["train"]["grpo"] = {"num_processes": 4}
+    with pytest.raises(StudyConfigError, match=r"num_processes \(4\) must equal"):
+        load_study_config(_write(tmp_path, data))

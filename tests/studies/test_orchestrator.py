@@ -138,3 +138,29 @@ def test_confirmation_trial_retrains_the_recommendation(tmp_path):
     assert len(latest) == 6
     assert latest[-1].source == "confirmation"
     assert latest[-1].weights == pytest.approx(outcome.recommendation.mixture.to_dict())
+
+
+def test_warm_start_from_an_earlier_study_skips_the_design(tmp_path):
+    first = function_study(tmp_path / "a", max_trials=6)
+    _run(first)
+    second = function_study(tmp_path / "b", max_trials=2)
+    second.write_text(second.read_text().replace("name: unit", "name: unit-warm"))
+    config = load_study_config(second)
+    outcome = run_study(config, poll_interval_s=0.01, warm_start_from=[str(first)])
+    latest = latest_attempts(outcome.trials)
+    assert len(latest) == 2 and all(r.source == "proposal" for r in latest)
+    rec = outcome.recommendation
+    assert true_score(OPTIMUM) - true_score(rec.mixture) < 0.02
+    # A resumed run remembers its warm start without the option.
+    again = run_study(config, poll_interval_s=0.01, max_trials=3)
+    assert latest_attempts(again.trials)[-1].source == "proposal"
+
+
+def test_warm_start_from_other_domains_is_refused(tmp_path):
+    first = function_study(tmp_path / "a", max_trials=3)
+    _run(first)
+    second = tmp_path / "b.yaml"
+    second.write_text(first.read_text().replace("- gamma", "- delta").replace(
+        "name: unit", "name: other"))
+    with pytest.raises(Exception, match="domains .* differ"):
+        run_study(load_study_config(second), warm_start_from=[str(first)])
