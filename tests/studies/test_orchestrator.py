@@ -162,5 +162,5 @@ def test_warm_start_from_other_domains_is_refused(tmp_path):
     second = tmp_path / "b.yaml"
     second.write_text(first.read_text().replace("- gamma", "- delta").replace(
         "name: unit", "name: other"))
-    with pytest.raises(Exception, match="domains .* differ"):
+    with pytest.raises(Exception, match=r"domains .* differ"):
         run_study(load_study_config(second), warm_start_from=[str(first)])
