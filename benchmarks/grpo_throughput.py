@@ -125,7 +125,7 @@ from rlvr.models.qwen2vl_tokens import (  # noqa: E402
 )
 from rlvr.models.tiny_tokenizer import train_tiny_qwen2_tokenizer  # noqa: E402
 from rlvr.training import build_training_data, domain_reward, freeze_vision_tower  # noqa: E402
-from rlvr.training.grpo_config import grpo_config_options  # noqa: E402
+from rlvr.training.grpo_config import compile_decoding, grpo_config_options  # noqa: E402
 from rlvr.training.run import prepare_processor_for_training  # noqa: E402
 
 DOMAIN = "benchmc"
@@ -369,13 +369,16 @@ class StepClock(TrainerCallback):
 
 
 def parse_config(name: str) -> dict[str, Any]:
-    """``trl-default`` or ``rlvr[-spgN][-nogc][-beta0][-static][-compile][-padN]``."""
+    """``trl-default`` or ``rlvr[-spgN][-nogc|-gc][-beta0][-static][-compile|-nocompile][-padN]``.
+    ``rlvr-default`` is `grpo_config`'s GPU default (since 2026-11-28: steps per generation for
+    >= 256 completions, no gradient checkpointing, static cache + compiled decoding)."""
     if name == "trl-default":
         return {"base": "trl"}
     parts = name.split("-")
     if parts[0] != "rlvr":
         raise SystemExit(f"unknown configuration {name!r}")
-    config: dict[str, Any] = {"base": "rlvr", "grpo": {}, "options": {}, "compile": False}
+    config: dict[str, Any] = {"base": "rlvr", "grpo": {}, "options": {}, "compile": False,
+                              "generation": {}}
     for part in parts[1:]:
         if part == "default":
             continue
@@ -383,6 +386,10 @@ def parse_config(name: str) -> dict[str, Any]:
             config["grpo"]["steps_per_generation"] = int(part[3:])
         elif part == "nogc":
             config["grpo"]["gradient_checkpointing"] = False
+        elif part == "gc":
+            config["grpo"]["gradient_checkpointing"] = True
+        elif part == "nocompile":
+            config["generation"]["compile_decoding"] = False
         elif part == "beta0":
             config["grpo"]["beta"] = 0.0
         elif part == "static":
@@ -396,7 +403,8 @@ def parse_config(name: str) -> dict[str, Any]:
     return config
 
 
-def make_job(args, model: Path, domain_file: Path, out: Path, grpo: dict, steps: int) -> TrainJob:
+def make_job(args, model: Path, domain_file: Path, out: Path, grpo: dict, steps: int,
+             generation: dict | None = None) -> TrainJob:
     prompts = steps * args.completions // args.num_generations + args.completions
     return TrainJob.model_validate(
         {
@@ -414,6 +422,7 @@ def make_job(args, model: Path, domain_file: Path, out: Path, grpo: dict, steps:
                 "max_completion_length": args.max_completion_length,
                 **grpo,
             },
+            "generation": generation or {},
         },
         context={"known_domains": None},
     )
@@ -422,11 +431,16 @@ def make_job(args, model: Path, domain_file: Path, out: Path, grpo: dict, steps:
 def run_config(args, name: str, model_dir: Path, domain_file: Path, work: Path) -> dict:
     spec = parse_config(name)
     cuda = torch.cuda.is_available()
-    spg = spec.get("grpo", {}).get("steps_per_generation", 1) if spec["base"] == "rlvr" else 1
-    cycles = args.warmup_cycles + max(1, math.ceil(args.steps / spg))
-    steps = cycles * spg
     out = work / name
-    job = make_job(args, model_dir, domain_file, out, spec.get("grpo", {}), steps)
+    grpo, generation = spec.get("grpo", {}), spec.get("generation", {})
+    spg = 1
+    if spec["base"] == "rlvr":
+        probe = make_job(args, model_dir, domain_file, out, grpo, 1, generation)
+        spg = grpo_config_options(probe, out, cuda=cuda)["steps_per_generation"]
+    wanted = args.baseline_steps if spec["base"] == "trl" and args.baseline_steps else args.steps
+    cycles = args.warmup_cycles + max(1, math.ceil(wanted / spg))
+    steps = cycles * spg
+    job = make_job(args, model_dir, domain_file, out, grpo, steps, generation)
     data = build_training_data(job)
     if cuda:
         torch.cuda.empty_cache()
@@ -474,7 +488,9 @@ def run_config(args, name: str, model_dir: Path, domain_file: Path, work: Path) 
         callbacks=[clock],
     )
     clock.trainer = trainer
-    if spec.get("compile"):
+    compiled = bool(spec.get("compile")) or (spec["base"] == "rlvr"
+                                              and compile_decoding(job, cuda=cuda))
+    if compiled:
         trainer.generation_config.disable_compile = False
     started = time.perf_counter()
     trainer.train()
@@ -492,7 +508,7 @@ def run_config(args, name: str, model_dir: Path, domain_file: Path, work: Path) 
         "gradient_checkpointing": bool(config.gradient_checkpointing),
         "beta": config.beta,
         "cache_implementation": config.cache_implementation,
-        "compile_decoding": bool(spec.get("compile")),
+        "compile_decoding": compiled,
         "timed_steps": timed_steps,
         "warmup_steps": warm,
         "seconds_per_step": round(wall / timed_steps, 3),
@@ -520,6 +536,12 @@ def main() -> None:
         type=int,
         default=8,
         help="timed optimizer steps per config (rounded up to whole generation cycles)",
+    )
+    parser.add_argument(
+        "--baseline-steps",
+        type=int,
+        default=None,
+        help="timed steps of trl-default (default: --steps; its steps are slow and alike)",
     )
     parser.add_argument("--warmup-cycles", type=int, default=1)
     parser.add_argument(

@@ -46,6 +46,10 @@ SCHEMA_VERSION = 1
 # Validation context key: the domain names a job may use (None: do not check them).
 KNOWN_DOMAINS = "known_domains"
 _CONFIG = ConfigDict(frozen=True, extra="forbid")
+# Completions per generation that the GPU default of `steps_per_generation` aims at: transformers'
+# `generate` is bound by per-token overhead; 128 measured faster per step than 256 on the H200
+# (docs/PERFORMANCE.md section 5).
+GPU_GENERATION_BATCH = 128
 Fraction01 = Annotated[Real, Field(ge=0.0, le=1.0)]
 
 
@@ -92,9 +96,11 @@ class GRPOSettings(BaseModel):
     )
     steps_per_generation: PositiveInt | None = Field(
         default=None,
-        description="Optimizer passes served by one generation batch; None: "
-        "gradient_accumulation_steps (TRL's default). Larger: faster generation, more "
-        "off-policy.",
+        description="Optimizer passes served by one generation batch. None: on a GPU with `hf` "
+        "generation, enough passes for >= GPU_GENERATION_BATCH (128) completions per "
+        "generation (the largest throughput lever; the later passes learn from completions of "
+        "a slightly older policy: docs/TRAINING.md); otherwise gradient_accumulation_steps "
+        "(TRL's default, on-policy). Set 1 for strictly on-policy GRPO.",
     )
     bf16: StrictBool | None = Field(
         default=None, description="bfloat16 mixed precision; None: on when a GPU is present."
@@ -102,7 +108,8 @@ class GRPOSettings(BaseModel):
     gradient_checkpointing: StrictBool | None = Field(
         default=None,
         description="Recompute activations in the backward pass (less memory, ~30% slower); "
-        "None: on when a GPU is present (TRL's default), off on CPU.",
+        "None: on with a vLLM backend (vLLM holds part of the GPU), off otherwise (a 2B model "
+        "peaks near 34 GiB without it at 16 completions per pass).",
     )
     freeze_vision_tower: StrictBool = Field(
         default=True, description="Keep the vision encoder's weights fixed (the reference does)."
@@ -121,8 +128,21 @@ class GRPOSettings(BaseModel):
 
     @property
     def effective_steps_per_generation(self) -> int:
-        """``steps_per_generation``, or ``gradient_accumulation_steps`` when it is None."""
+        """``steps_per_generation``, or ``gradient_accumulation_steps`` when it is None (the
+        value TRL's batch rule is checked with; see `gpu_steps_per_generation` for the GPU)."""
         return self.steps_per_generation or self.gradient_accumulation_steps
+
+    def gpu_steps_per_generation(self) -> int:
+        """Steps per generation with `hf` generation on a GPU: the job's value, or the smallest
+        multiple of ``gradient_accumulation_steps`` giving >= `GPU_GENERATION_BATCH` completions
+        per generation that keeps whole groups of ``num_generations`` (TRL's rule)."""
+        if self.steps_per_generation is not None:
+            return self.steps_per_generation
+        per_pass = self.per_device_train_batch_size * self.num_processes
+        steps = self.gradient_accumulation_steps
+        while per_pass * steps < GPU_GENERATION_BATCH or (per_pass * steps) % self.num_generations:
+            steps += self.gradient_accumulation_steps
+        return steps
 
     @property
     def generation_batch(self) -> int:
@@ -199,6 +219,11 @@ class GenerationSettings(BaseModel):
         default=0.3,
         description="Fraction of GPU memory vLLM may take (`vllm-colocate`; a server sets its "
         "own).",
+    )
+    compile_decoding: StrictBool | None = Field(
+        default=None,
+        description="`hf` backend: a static KV cache and torch.compile'd decoding steps (about "
+        "2x faster `generate` after a warm-up compile); None: on with a GPU, off on CPU.",
     )
 
 

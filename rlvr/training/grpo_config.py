@@ -62,6 +62,7 @@ def grpo_config_options(
     """
     grpo = job.grpo
     cuda = torch.cuda.is_available() if cuda is None else cuda
+    hf_on_gpu = cuda and job.generation.backend == "hf"
     options: dict[str, object] = {
         "output_dir": str(output_dir if output_dir is not None else job.output_dir),
         "seed": job.seed,
@@ -73,12 +74,16 @@ def grpo_config_options(
         "num_generations": grpo.num_generations,
         "per_device_train_batch_size": grpo.per_device_train_batch_size,
         "gradient_accumulation_steps": grpo.gradient_accumulation_steps,
-        "steps_per_generation": grpo.effective_steps_per_generation,
+        "steps_per_generation": (
+            grpo.gpu_steps_per_generation() if hf_on_gpu else grpo.effective_steps_per_generation
+        ),
         "max_completion_length": grpo.max_completion_length,
         "temperature": grpo.temperature,
         "bf16": grpo.bf16 if grpo.bf16 is not None else cuda,
         _CHECKPOINTING: (
-            grpo.gradient_checkpointing if grpo.gradient_checkpointing is not None else cuda
+            grpo.gradient_checkpointing
+            if grpo.gradient_checkpointing is not None
+            else cuda and job.generation.backend != "hf"
         ),
         "use_cpu": not cuda,
         "num_train_epochs": 1,
@@ -93,6 +98,8 @@ def grpo_config_options(
         "remove_unused_columns": False,
         "disable_tqdm": False,
     }
+    if compile_decoding(job, cuda=cuda):
+        options["cache_implementation"] = "static"
     if job.generation.backend in _VLLM_MODES:
         options.update(
             use_vllm=True,
@@ -102,6 +109,17 @@ def grpo_config_options(
             vllm_gpu_memory_utilization=job.generation.gpu_memory_utilization,
         )
     return options
+
+
+def compile_decoding(job: TrainJob, *, cuda: bool | None = None) -> bool:
+    """Whether `hf` generation uses a static KV cache and compiled decoding: the job's
+    ``generation.compile_decoding``, by default on with a GPU. TRL 1.16 builds its
+    GenerationConfig with ``disable_compile=True``; `run_training` lifts that flag."""
+    if job.generation.backend != "hf":
+        return False
+    if job.generation.compile_decoding is not None:
+        return job.generation.compile_decoding
+    return torch.cuda.is_available() if cuda is None else cuda
 
 
 def lora_config(job: TrainJob) -> LoraConfig | None:

@@ -27,7 +27,12 @@ from rlvr.job import TrainJob
 from rlvr.models import load_model_and_processor
 from rlvr.training.dataset import build_training_data
 from rlvr.training.errors import OutputDirConflictError, ProcessCountError
-from rlvr.training.grpo_config import grpo_config, lora_config, require_generation_backend
+from rlvr.training.grpo_config import (
+    compile_decoding,
+    grpo_config,
+    lora_config,
+    require_generation_backend,
+)
 from rlvr.training.out_of_memory import out_of_memory_as_error
 from rlvr.training.result import TrainResult, read_result, write_result
 from rlvr.training.reward import domain_reward
@@ -134,6 +139,8 @@ def run_training(
                 *callbacks,
             ],
         )
+        if compile_decoding(job):
+            trainer.generation_config.disable_compile = False  # TRL 1.16 hard-codes True
         # -- run
         with out_of_memory_as_error():
             trainer.train(resume_from_checkpoint=last_checkpoint)

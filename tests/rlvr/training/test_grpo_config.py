@@ -33,14 +33,51 @@ def test_grpo_settings_map_to_trl_on_cpu(tmp_path):
     assert config.report_to == [] and not config.shuffle_dataset and not config.use_vllm
 
 
-def test_gpu_defaults_turn_bf16_and_checkpointing_on_unless_the_job_says(tmp_path):
+def _checkpointing(options):
+    return options.get("activation_checkpointing", options.get("gradient_checkpointing"))
+
+
+def test_gpu_defaults_are_the_throughput_configuration_unless_the_job_says(tmp_path):
     # Options only: transformers refuses bf16 where there is no GPU.
     options = grpo_config_options(job(tmp_path), cuda=True)
-    checkpointing = options.get("activation_checkpointing", options.get("gradient_checkpointing"))
-    assert options["bf16"] and checkpointing and not options["use_cpu"]
-    off = grpo_config(job(tmp_path, grpo={"bf16": False, "gradient_checkpointing": False}),
-                      cuda=True)
-    assert not off.bf16 and not off.gradient_checkpointing
+    assert options["bf16"] and not options["use_cpu"]
+    assert not _checkpointing(options)  # hf generation on a GPU: no checkpointing
+    assert options["cache_implementation"] == "static"  # + compiled decoding in run_training
+    # 6 completions per pass -> 22 passes give >= 128 completions in whole groups of 6.
+    assert options["steps_per_generation"] == 22
+    off = grpo_config(job(tmp_path, grpo={"bf16": False, "gradient_checkpointing": True,
+                                          "steps_per_generation": 1},
+                          generation={"compile_decoding": False}), cuda=True)
+    assert not off.bf16 and off.steps_per_generation == 1
+    assert off.cache_implementation is None
+    assert _checkpointing(off.to_dict()) or off.gradient_checkpointing
+
+
+def test_cpu_and_vllm_keep_trl_defaults_for_generation(tmp_path):
+    cpu = grpo_config_options(job(tmp_path), cuda=False)
+    assert cpu["steps_per_generation"] == 1 and "cache_implementation" not in cpu
+    vllm = grpo_config_options(job(tmp_path, generation={"backend": "vllm-colocate"}), cuda=True)
+    assert vllm["steps_per_generation"] == 1 and _checkpointing(vllm)
+    assert "cache_implementation" not in vllm
+
+
+@pytest.mark.parametrize(("pdb", "procs", "gens", "ga"),
+                         [(6, 1, 6, 1), (16, 1, 8, 1), (4, 4, 6, 3), (7, 1, 7, 1), (3, 2, 6, 5)])
+def test_gpu_steps_per_generation_is_the_least_that_fills_whole_groups(tmp_path, pdb, procs,
+                                                                       gens, ga):
+    from rlvr.job import GPU_GENERATION_BATCH, GRPOSettings
+
+    grpo = GRPOSettings(per_device_train_batch_size=pdb, num_processes=procs,
+                        num_generations=gens, gradient_accumulation_steps=ga)
+
+    def fits(steps: int) -> bool:
+        batch = pdb * procs * steps
+        return batch >= GPU_GENERATION_BATCH and batch % gens == 0
+
+    steps = grpo.gpu_steps_per_generation()
+    assert steps % ga == 0 and fits(steps)
+    assert not any(fits(k) for k in range(ga, steps, ga))
+    assert GRPOSettings(steps_per_generation=2).gpu_steps_per_generation() == 2
     assert grpo_config(job(tmp_path), cuda=False).max_steps == -1  # one pass over the budget
 
 
