@@ -131,15 +131,17 @@ def run_trial(trial_json: Path) -> dict[str, Any]:
 
 
 def _eval_metrics(path: Path) -> tuple[str, dict[str, float], str]:
-    from evaluators.errors import ResultFileError
-    from evaluators.result import read_result
-
+    """The metrics of an ``eval.json`` (`evaluators.result.EvalResult`, version 1): every
+    benchmark's score and the objectives. Read as plain JSON: importing `evaluators` would cost
+    the trial process several seconds of imports for three fields."""
     try:
-        result = read_result(path)
-    except ResultFileError as err:
-        return "failed", {}, str(err)
-    metrics = {name: score.score for name, score in result.benchmarks.items()}
-    metrics.update(result.objectives)
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("schema_version") != 1:
+            raise ValueError(f"schema_version {data.get('schema_version')!r}, expected 1")
+        metrics = {str(name): float(b["score"]) for name, b in data["benchmarks"].items()}
+        metrics.update({str(k): float(v) for k, v in data.get("objectives", {}).items()})
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+        return "failed", {}, f"{path}: not a usable evaluation result ({type(err).__name__}: {err})"
     return "completed", metrics, ""
 
 

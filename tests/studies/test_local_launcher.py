@@ -80,3 +80,18 @@ def test_a_vanished_process_without_outcome_is_failed(tmp_path):
     assert poll.state == "failed" and "unusable trial file" in poll.reason
     json.dumps(handle)  # a handle is JSON
     assert Path(handle["trial_dir"]) == trial_dir
+
+
+def test_eval_result_parsing_matches_the_evaluators_reader(tmp_path):
+    from evaluators.result import BenchmarkScore, EvalResult, write_result
+    from studies.trial_process import _eval_metrics
+
+    result = EvalResult(checkpoint="c", step=3, benchmarks={
+        "lisa": BenchmarkScore(metric="mean_iou", score=0.25, n=4)},
+        objectives={"in_score": 0.25})
+    write_result(result, tmp_path / "eval.json")
+    assert _eval_metrics(tmp_path / "eval.json") == ("completed",
+                                                     {"lisa": 0.25, "in_score": 0.25}, "")
+    (tmp_path / "bad.json").write_text('{"schema_version": 2}')
+    status, _, reason = _eval_metrics(tmp_path / "bad.json")
+    assert status == "failed" and "schema_version 2" in reason
