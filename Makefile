@@ -29,7 +29,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 demo: $(STAMP)
-	$(BIN)/mixopt bench --oracle quadratic --strategies random,reference,gp-bo --trials 12 --seeds 3
+	$(BIN)/mixopt demo --out runs/demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check mixopt rlvr evaluators studies tests benchmarks

@@ -1,10 +1,12 @@
 """Scoring a checkpoint on the held-out test splits of registered domains.
 
 Reference benchmarks: ``lisa`` (mean IoU), ``sat`` and ``scienceqa`` (accuracy); any domain
-with a ``test_source`` is a benchmark. Test records are read by `rlvr.domains.load_records`
-(unreadable ones are skipped and counted in ``n_skipped``), prompted exactly as in training
-(`rlvr.domains.prompt_messages`) and scored by `evaluators.scoring` with the training rewards'
-parsers. A benchmark where nothing could be scored is an error, never a score of 0.
+with a ``test_source`` is a benchmark, in-domain or out-of-domain as its spec's ``evaluation``
+says (the synthetic ``synth_ood_*`` are out-of-domain: they make the Out-Score). Test records
+are read by `rlvr.domains.load_records` (unreadable ones are skipped and counted in
+``n_skipped``), prompted exactly as in training (`rlvr.domains.prompt_messages`) and scored by
+`evaluators.scoring` with the training rewards' parsers. A benchmark where nothing could be
+scored is an error, never a score of 0.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from evaluators.checkpoint import checkpoint_step
 from evaluators.errors import NoTestSplitError, NothingScoredError, UnknownBenchmarkError
 from evaluators.generation import GenerationSettings, Generator, HFGenerator, select_backend
 from evaluators.objectives import objectives_of
-from evaluators.result import IN_DOMAIN, BenchmarkScore, EvalResult
+from evaluators.result import BenchmarkScore, EvalResult
 from evaluators.samples import SampleOutput
 from evaluators.scoring import standard_error, task_scorer
 from evaluators.vllm_generator import VLLMGenerator
@@ -158,7 +160,7 @@ def score_benchmark(
         n=n,
         n_skipped=skipped,
         stderr=standard_error(prompt_scores, binary=scorer.binary and k == 1),
-        kind=IN_DOMAIN,
+        kind=spec.evaluation,
         format_rate=formats / len(samples),
         samples_per_prompt=k,
     )

@@ -1,6 +1,7 @@
 """Training domains: specs, the registry (built-ins + YAML files), loading, TRL conversion.
 
-Built-ins: the reference's ``coco``, ``lisa``, ``geoqav``, ``sat`` and ``scienceqa``. Start from
+Built-ins: the reference's ``coco``, ``lisa``, ``geoqav``, ``sat`` and ``scienceqa``, and the
+synthetic ``synth_*`` domains drawn from a seed (`rlvr.domains.synthetic`). Start from
 `default_registry()` (a new registry each call) and extend it; nothing here is global.
 """
 
@@ -26,8 +27,9 @@ from rlvr.domains.registry import (
     default_registry,
     load_domain_file,
 )
-from rlvr.domains.sources import DiskSource, HubSource, JsonlSource, Source
-from rlvr.domains.spec import AnswerType, DomainSpec, UnknownSplitError
+from rlvr.domains.sources import DiskSource, HubSource, JsonlSource, Source, SyntheticSource
+from rlvr.domains.spec import AnswerType, DomainSpec, Evaluation, UnknownSplitError
+from rlvr.domains.synthetic.domains import synthetic_domains
 
 __all__ = [
     "IMAGE_COLUMN",
@@ -40,6 +42,7 @@ __all__ = [
     "DomainFileError",
     "DomainRegistry",
     "DomainSpec",
+    "Evaluation",
     "HubSource",
     "ImagePolicy",
     "JsonlSource",
@@ -48,6 +51,7 @@ __all__ = [
     "Source",
     "SourceFormatError",
     "SourceUnavailableError",
+    "SyntheticSource",
     "TooManyBadRecordsError",
     "UndecodableImageError",
     "UnknownDomainError",
@@ -57,5 +61,6 @@ __all__ = [
     "load_records",
     "prompt_messages",
     "reference_domains",
+    "synthetic_domains",
     "to_conversation",
 ]

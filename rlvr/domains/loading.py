@@ -30,8 +30,9 @@ from typing import Literal, Protocol
 from PIL import Image
 
 from rlvr.domains.images import ImagePolicy
-from rlvr.domains.sources import DiskSource, HubSource, JsonlSource
+from rlvr.domains.sources import DiskSource, HubSource, JsonlSource, SyntheticSource
 from rlvr.domains.spec import TRAIN, DomainSpec
+from rlvr.domains.synthetic.tasks import make_record
 from rlvr.rewards.boxes import COORDINATE_MAX
 from rlvr.rewards.parsing import (
     answer_content,
@@ -248,6 +249,8 @@ def load_records(
     where = f"domain {spec.name!r} ({split})"
     if isinstance(source, JsonlSource):
         rows: _Rows = _JsonlRows.read(source, where, limit)
+    elif isinstance(source, SyntheticSource):
+        rows = _SyntheticRows(source, limit)
     else:
         rows = _DatasetRows(_read_dataset(source, where), where, limit)
 
@@ -470,6 +473,35 @@ class _JsonlRows:
 
     def open_image(self, value: object) -> Image.Image:
         return _open_image(value, base=self._image_dir)
+
+
+class _SyntheticRows:
+    """Rows drawn by a synthetic task's generator, each when it is read (tens of microseconds).
+
+    Nothing is held: ``row(i)`` draws record ``i`` again, the same every time, and hands over
+    the drawn image itself (a fresh one per call).
+    """
+
+    def __init__(self, source: SyntheticSource, limit: int | None) -> None:
+        self._source = source
+        self._n = source.n if limit is None else min(source.n, limit)
+
+    def __len__(self) -> int:
+        return self._n
+
+    def row(self, index: int) -> dict[str, object]:
+        if not 0 <= index < self._n:
+            raise IndexError(f"record {index} outside the {self._n} synthetic records")
+        record = make_record(self._source.task, self._source.seed, index)
+        return {"image": record.image, "problem": record.problem, "solution": record.solution}
+
+    def iter_rows(self) -> Iterator[dict[str, object]]:
+        return (self.row(index) for index in range(self._n))
+
+    def open_image(self, value: object) -> Image.Image:
+        if not isinstance(value, Image.Image):
+            raise ValueError(f"a synthetic row holds a {type(value).__name__}, not an image")
+        return value
 
 
 def _parse_line(line: str, line_number: int) -> dict[str, object]:

@@ -1,4 +1,5 @@
-"""Domains by name: the reference's five built-ins, and the ones users add in YAML files.
+"""Domains by name: the built-ins (the reference's five, the seven synthetic ``synth_*``), and
+the ones users add in YAML files.
 
 A domain file is a YAML list of domain specs, or a mapping name -> spec (the name then comes
 from the key)::
@@ -21,6 +22,7 @@ from pydantic import ValidationError
 from rlvr.config_files import ConfigFileError, key_path, read_yaml, validation_error_lines
 from rlvr.domains.reference import reference_domains
 from rlvr.domains.spec import DomainSpec
+from rlvr.domains.synthetic.domains import synthetic_domains
 
 
 class UnknownDomainError(KeyError):
@@ -120,12 +122,13 @@ class DomainRegistry:
 
 
 def default_registry(domain_files: Iterable[Path | str] = ()) -> DomainRegistry:
-    """A new registry holding the five reference domains and those of ``domain_files``.
+    """A new registry holding the five reference domains, the seven synthetic ones
+    (`rlvr.domains.synthetic.domains`) and those of ``domain_files``.
 
     Raises:
         DomainFileError: errors in the files (all at once).
     """
-    registry = DomainRegistry(reference_domains())
+    registry = DomainRegistry((*reference_domains(), *synthetic_domains()))
     registry.add_files(domain_files)
     return registry
 

@@ -1,10 +1,12 @@
-"""Where a domain's records come from: the Hugging Face hub, a ``save_to_disk`` folder, or JSONL.
+"""Where a domain's records come from: the Hugging Face hub, a ``save_to_disk`` folder, JSONL,
+or a synthetic task's generator.
 
 A source is one member of the `Source` union, told apart by its ``kind`` key::
 
     source: {kind: hub, id: yiqingliang/sat-problems-dataset, split: train}
     source: {kind: disk, path: /data/sat, split: train}       # split only for a DatasetDict
     source: {kind: jsonl, path: sat.jsonl, image_dir: images}  # one record per line
+    source: {kind: synthetic, task: spatial, n: 2000, seed: 0}  # drawn from the seed
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from rlvr.config_types import NonEmptyStr
+from rlvr.config_types import NonEmptyStr, NonNegativeInt, PositiveInt
+from rlvr.domains.synthetic.tasks import task_names
 
 _CONFIG = ConfigDict(frozen=True, extra="forbid")
 
@@ -80,7 +83,36 @@ class JsonlSource(BaseModel):
         return self.model_copy(update=paths)
 
 
-Source = Annotated[HubSource | DiskSource | JsonlSource, Field(discriminator="kind")]
+class SyntheticSource(BaseModel):
+    """The first ``n`` records of a synthetic task's stream for ``seed`` (`rlvr.domains.synthetic`).
+
+    Records are drawn one at a time when read; the same ``(task, seed)`` always gives the same
+    records, and a split of ``n`` records is a prefix of a longer one. Give a domain's train and
+    test sources different seeds: their records are then drawn independently.
+    """
+
+    model_config = _CONFIG
+
+    kind: Literal["synthetic"] = "synthetic"
+    task: NonEmptyStr = Field(description="The synthetic task, e.g. `spatial` (see the list).")
+    n: PositiveInt = Field(description="Number of records.")
+    seed: NonNegativeInt = Field(description="Seed of the records' stream.")
+
+    @field_validator("task")
+    @classmethod
+    def _known_task(cls, task: str) -> str:
+        if task not in task_names():
+            raise ValueError(f"unknown synthetic task {task!r}; tasks: {', '.join(task_names())}")
+        return task
+
+    def resolved(self, base: Path) -> SyntheticSource:
+        """The same source (nothing in it is a path)."""
+        return self
+
+
+Source = Annotated[
+    HubSource | DiskSource | JsonlSource | SyntheticSource, Field(discriminator="kind")
+]
 
 
 def _absolute(path: Path, base: Path) -> Path:

@@ -18,6 +18,7 @@ TEST = "test"
 # Domain names end up in MLflow parameter names (`w.<name>`) and in `--mixture a=0.3,b=0.7`.
 DomainName = Annotated[str, Field(strict=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
 AnswerType = Literal["option_letter", "math", "box", "box_list"]
+Evaluation = Literal["in_domain", "out_of_domain"]
 
 
 class UnknownSplitError(KeyError):
@@ -70,6 +71,12 @@ class DomainSpec(BaseModel):
     gate_on_format: StrictBool = Field(
         default=True,
         description="Count the non-format rewards only where the completion follows the format.",
+    )
+    evaluation: Evaluation = Field(
+        default="in_domain",
+        description="How the test split counts when a checkpoint is scored: `in_domain` (a "
+        "training domain's held-out test, aggregated into the In-Score) or `out_of_domain` (a "
+        "held-out task that studies do not train on, aggregated into the Out-Score).",
     )
 
     @field_validator("prompt_template")

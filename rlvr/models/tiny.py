@@ -1,12 +1,13 @@
 """A tiny Qwen2-VL built locally: the model that tests and the embedded demo train, no download.
 
 `build_tiny_qwen2vl` writes a folder that loads like a hub checkpoint (``from_pretrained``,
-``trust_remote_code`` off): a ``Qwen2VLForConditionalGeneration`` of 1.7 M parameters from a
+``trust_remote_code`` off): a ``Qwen2VLForConditionalGeneration`` of 1.8 M parameters from a
 ``Qwen2VLConfig``, a byte-level BPE tokenizer trained here (`rlvr.models.tiny_tokenizer`) with
 Qwen2-VL's special tokens and chat template, and the processor. Without torchvision the processor
 is image-only (`rlvr.models.image_only_processor`; why in docs/MODELS.md); the folder is saved in
 the canonical ``Qwen2VLProcessor`` layout either way. With the default sizes a 56 x 56 image is
-4 x 4 patches of 14 px, merged 2 x 2 into 4 image tokens; images are resized to at most 112 x 112.
+4 x 4 patches of 14 px, merged 2 x 2 into 4 image tokens; images are resized to at most 112 x 112
+(16 image tokens: the size of the synthetic tasks' pictures, `rlvr.domains.synthetic`).
 
 Same seed, same recipe: the same weights, bit for bit (initialization under a forked, seeded RNG;
 the global RNG is left as it was). The tokenizer depends on the recipe only, not on the seed.
@@ -31,6 +32,7 @@ from transformers import (
     Qwen2VLImageProcessorPil,
 )
 
+from rlvr.domains.synthetic import GENERATOR_VERSION
 from rlvr.models.image_only_processor import ImageOnlyQwen2VLProcessor
 from rlvr.models.qwen2vl_tokens import (
     ENDOFTEXT,
@@ -44,7 +46,10 @@ from rlvr.models.qwen2vl_tokens import (
 from rlvr.models.tiny_tokenizer import train_tiny_qwen2_tokenizer
 
 # Bump when the building code changes what a recipe produces, so cached folders are rebuilt.
-RECIPE_VERSION = 1
+# 2: the tokenizer corpus holds the synthetic tasks' texts (`rlvr.domains.synthetic`); the
+#    defaults changed to 768 tokens and 16 heads of 16 dims (learns the synthetic tasks faster
+#    than 4 heads of 64 at the same cost: see `rlvr.models.warm_start`).
+RECIPE_VERSION = 2
 RECIPE_FILE = "tiny_recipe.json"
 
 
@@ -70,20 +75,20 @@ class TinyModelConfig:
         spatial_merge_size: patches merged per side into one image token.
         min_pixels: smallest image area after resizing, px^2.
         max_pixels: largest image area after resizing, px^2.
-        corpus_samples: rounds of the synthetic tokenizer corpus (9 texts each).
+        corpus_samples: rounds of the tokenizer corpus (`tiny_tokenizer.synthetic_corpus`).
         corpus_seed: seed of that corpus.
 
     Raises:
         ValueError: on inconsistent sizes (all problems at once).
     """
 
-    vocab_size: int = 512
+    vocab_size: int = 768
     hidden_size: int = 256
     intermediate_size: int = 512
     num_layers: int = 2
-    num_heads: int = 4
-    num_kv_heads: int = 2
-    mrope_section: tuple[int, int, int] = (8, 12, 12)
+    num_heads: int = 16
+    num_kv_heads: int = 8
+    mrope_section: tuple[int, int, int] = (2, 3, 3)
     max_position_embeddings: int = 2048
     vision_embed_dim: int = 64
     vision_depth: int = 1
@@ -127,8 +132,13 @@ class TinyModelConfig:
             raise ValueError("invalid TinyModelConfig: " + "; ".join(problems))
 
     def recipe_hash(self) -> str:
-        """SHA-256 (hex) of these fields and `RECIPE_VERSION`: equal hashes build equal folders."""
-        recipe = {"recipe_version": RECIPE_VERSION, **dataclasses.asdict(self)}
+        """SHA-256 (hex) of these fields, `RECIPE_VERSION` and the synthetic generators'
+        version (the tokenizer corpus holds their texts): equal hashes build equal folders."""
+        recipe = {
+            "recipe_version": RECIPE_VERSION,
+            "synthetic_generator_version": GENERATOR_VERSION,
+            **dataclasses.asdict(self),
+        }
         return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()
 
 

@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 from transformers import Qwen2Tokenizer
 
+from rlvr.domains.synthetic.answers import reference_completion
+from rlvr.domains.synthetic.tasks import get_task, task_names
 from rlvr.models.qwen2vl_tokens import (
     ENDOFTEXT,
     IM_END,
@@ -79,10 +81,26 @@ def _sample_texts(rng: random.Random) -> Iterator[str]:
     yield f"How many {rng.choice(_COLOURS)} {rng.choice(_SHAPES)}s are there? {rng.randrange(10)}"
 
 
+def _synthetic_task_texts(rng: random.Random) -> Iterator[str]:
+    """One problem (as prompted) and its reference completion per synthetic task
+    (`rlvr.domains.synthetic`), drawn with ``rng``."""
+    for name in task_names():
+        task = get_task(name)
+        record = task.generate(rng)
+        suffix = _MC_SUFFIX if task.answer_type == "option_letter" else ""
+        yield record.problem + suffix
+        yield reference_completion(record)
+
+
 def synthetic_corpus(n_samples: int, *, seed: int) -> list[str]:
-    """``n_samples`` rounds of task-like texts (9 texts per round), reproducible for ``seed``."""
+    """``n_samples`` rounds of task-like texts, reproducible for ``seed``: 9 generic texts and
+    2 per synthetic task (its problem and a reference completion) per round."""
     rng = random.Random(seed)
-    return [text for _ in range(n_samples) for text in _sample_texts(rng)]
+    return [
+        text
+        for _ in range(n_samples)
+        for text in (*_sample_texts(rng), *_synthetic_task_texts(rng))
+    ]
 
 
 def train_tiny_qwen2_tokenizer(

@@ -28,6 +28,7 @@ app.command("eval")(eval_cli.eval_checkpoint)
 app.add_typer(domains.app, name="domains")
 app.add_typer(study.app, name="study")
 app.command("ui")(study.ui)
+app.command("demo")(study.demo)
 
 
 def main(argv: list[str] | None = None) -> None:

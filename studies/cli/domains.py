@@ -8,9 +8,17 @@ from typing import Annotated
 import typer
 import yaml
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from rlvr.domains import DiskSource, DomainRegistry, HubSource, Source, default_registry
+from rlvr.domains import (
+    DiskSource,
+    DomainRegistry,
+    HubSource,
+    Source,
+    SyntheticSource,
+    default_registry,
+)
 from studies.cli.rlvr_errors import as_mixopt_errors
 
 app = typer.Typer(help="List and show the training domains (built-in and user-defined).",
@@ -28,7 +36,10 @@ def _registry(domain_files: list[Path] | None) -> DomainRegistry:
 
 
 def describe_source(source: Source) -> str:
-    """A short text for a source: ``hub:ID[split]``, ``disk:PATH``, ``jsonl:PATH``."""
+    """A short text for a source: ``hub:ID[split]``, ``disk:PATH``, ``jsonl:PATH``,
+    ``synthetic:TASK n=N seed=S``."""
+    if isinstance(source, SyntheticSource):
+        return f"synthetic:{source.task} n={source.n} seed={source.seed}"
     if isinstance(source, HubSource):
         return f"hub:{source.id}[{source.split}]"
     if isinstance(source, DiskSource):
@@ -48,7 +59,9 @@ def list_domains(domain_file: DomainFiles = None) -> None:
     for spec in _registry(domain_file):
         rewards = ", ".join(f"{name} {weight:g}" for name, weight in spec.rewards.items())
         gated = "yes" if spec.gate_on_format else "no"
-        table.add_row(spec.name, describe_source(spec.source), spec.answer_type, rewards, gated)
+        # Escaped: rich would read the `[split]` of a hub source as a style tag and drop it.
+        source = escape(describe_source(spec.source))
+        table.add_row(spec.name, source, spec.answer_type, rewards, gated)
     Console().print(table)
 
 

@@ -59,6 +59,15 @@ def run(
         "objective whose completed trials the surrogate also fits; repeatable.")] = None,
 ) -> None:
     """Run STUDY to its end, or continue it where it stopped (completed trials never re-run)."""
+    run_with_progress(config, workdir=workdir, max_trials=max_trials,
+                      poll_interval=poll_interval, warm_start_from=warm_start_from)
+
+
+def run_with_progress(
+    config: Path, *, workdir: Path | None = None, max_trials: int | None = None,
+    poll_interval: float | None = None, warm_start_from: list[str] | None = None,
+) -> StudyOutcome:
+    """Run a study with a progress bar and the summary at the end; returns its outcome."""
     study = load_study_config(config, workdir=workdir)
     console = Console(stderr=True)
     console.print(f"study [bold]{study.name}[/]: {len(study.domain_names)} domains "
@@ -82,10 +91,12 @@ def run(
         with torch_threads(1):
             outcome = run_study(study, max_trials=max_trials, on_progress=show,
                                 poll_interval_s=poll_interval, warm_start_from=warm_start_from)
-    _print_outcome(outcome, study.study_dir, config)
+    where = f"{config}" + (f" --workdir {workdir}" if workdir is not None else "")
+    _print_outcome(outcome, study.study_dir, where)
+    return outcome
 
 
-def _print_outcome(outcome: StudyOutcome, study_dir: Path, config: Path) -> None:
+def _print_outcome(outcome: StudyOutcome, study_dir: Path, config: str) -> None:
     console = Console()
     latest = latest_attempts(outcome.trials)
     counts: dict[str, int] = {}
@@ -110,7 +121,7 @@ def _print_outcome(outcome: StudyOutcome, study_dir: Path, config: Path) -> None
                   f"  mixopt study status {config}\n"
                   f"  mixopt study predict {config}\n"
                   f"  mixopt study report {config} --out report.html\n"
-                  f"  mixopt ui {config}")
+                  f"  mixopt ui {config.split(' --workdir')[0]}")
 
 
 def status_json(view: StudyView) -> dict[str, Any]:
@@ -277,3 +288,29 @@ def ui(study: Annotated[str | None, typer.Argument(
                     fg=typer.colors.YELLOW)
     if not dry_run:
         subprocess.run(cmd, check=False)
+
+
+def demo(
+    out: Annotated[Path, typer.Option(help="Folder of the demo's model, study and store.")] =
+    Path("runs/demo"),
+    max_trials: Annotated[int | None, typer.Option(help="Trials (default: the config's).")] =
+    None,
+    max_steps: Annotated[int | None, typer.Option(help="GRPO steps per trial.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Test records per benchmark.")] = None,
+    parallelism: Annotated[int | None, typer.Option(help="Trials at once.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the base model.")] = 0,
+) -> None:
+    """The embedded demo: build (or reuse) a warm-started tiny model, then run a real study of
+    GRPO trials on synthetic domains on this CPU (studies/examples/demo_synthetic.yaml)."""
+    import time
+
+    from studies.demo import DemoSettings, prepare_demo
+
+    console = Console(stderr=True)
+    started = time.perf_counter()
+    console.print("base model: building or reusing the warm-started tiny model ...")
+    config = prepare_demo(out, DemoSettings(max_trials=max_trials, max_steps=max_steps,
+                                            limit=limit, parallelism=parallelism, seed=seed))
+    console.print(f"base model ready ({time.perf_counter() - started:.0f} s); study {config}")
+    run_with_progress(config)
+    console.print(f"demo wall time: {time.perf_counter() - started:.0f} s")

@@ -20,7 +20,7 @@ from evaluators import (
     select_backend,
     verifiable,
 )
-from rlvr.domains import default_registry
+from rlvr.domains import default_registry, synthetic_domains
 from rlvr.domains.loading import BadRecordsWarning, TooManyBadRecordsError
 from rlvr.models import ModelLoadError
 from tests.evaluators.conftest import (
@@ -101,7 +101,10 @@ def test_sampling_seeds_follow_the_position_in_the_benchmark(registry, monkeypat
 
 
 def test_benchmark_names_are_checked_first(registry):
-    assert set(benchmark_names(registry)) == {MC, BOX, BAD_BOX, "lisa", "sat", "scienceqa"}
+    synthetic = {spec.name for spec in synthetic_domains()}
+    assert set(benchmark_names(registry)) == {
+        MC, BOX, BAD_BOX, "lisa", "sat", "scienceqa", *synthetic
+    }
     with pytest.raises(UnknownBenchmarkError, match=r"unknown benchmark 'nope'; benchmarks: "):
         resolve_benchmarks(registry, ["nope"])
     with pytest.raises(NoTestSplitError, match=f"'{TRAIN_ONLY}' has no test split"):

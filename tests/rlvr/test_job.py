@@ -135,7 +135,8 @@ def test_unknown_domain_lists_the_known_ones(tmp_path):
         load_job(path)
     assert caught.value.lines == (
         f"{path}: domains: unknown domain(s) 'chartqa'; known domains: coco, geoqav, lisa, sat, "
-        "scienceqa",
+        "scienceqa, synth_chart, synth_detect, synth_geometry, synth_ground, synth_ood_chartcmp, "
+        "synth_ood_count, synth_spatial",
     )
 
 

@@ -23,12 +23,16 @@ def domain_file(tmp_path):
 
 
 def test_list_shows_built_ins_and_user_domains(domain_file):
+    # rich sizes the table from COLUMNS, not from click's terminal width.
     result = CliRunner().invoke(app, ["domains", "list", "--domain-file", str(domain_file)],
-                                catch_exceptions=False, terminal_width=200)
+                                catch_exceptions=False, env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
-    for name in ("coco", "lisa", "geoqav", "sat", "scienceqa", "charts"):
+    for name in ("coco", "lisa", "geoqav", "sat", "scienceqa", "charts", "synth_detect",
+                 "synth_ood_chartcmp"):
         assert name in result.stdout
     assert "iou_detection 2" in result.stdout and "jsonl:" in result.stdout
+    assert "hub:laolao77/ViRFT_COCO[train]" in result.stdout
+    assert "synthetic:count_relative n=2000 seed=0" in result.stdout
 
 
 def test_show_prints_the_spec_as_yaml(domain_file):

@@ -27,9 +27,21 @@ geometry:
 """
 
 
+REFERENCE = ("coco", "geoqav", "lisa", "sat", "scienceqa")
+SYNTHETIC = (
+    "synth_chart",
+    "synth_detect",
+    "synth_geometry",
+    "synth_ground",
+    "synth_ood_chartcmp",
+    "synth_ood_count",
+    "synth_spatial",
+)
+
+
 def test_the_five_reference_domains():
     registry = default_registry()
-    assert registry.names() == ("coco", "geoqav", "lisa", "sat", "scienceqa")
+    assert registry.names() == REFERENCE + SYNTHETIC
     coco, lisa, geoqav, sat, scienceqa = (
         registry.get(n) for n in ("coco", "lisa", "geoqav", "sat", "scienceqa")
     )
@@ -54,6 +66,7 @@ def test_the_five_reference_domains():
     assert coco.prompt_text("P?") == lisa.prompt_text("P?") == "P?"
     assert (coco.answer_type, lisa.answer_type) == ("box_list", "box")
     assert all(spec.gate_on_format and spec.system_prompt is None for spec in registry)
+    assert all(registry.get(name).evaluation == "in_domain" for name in REFERENCE)
 
 
 def test_each_default_registry_is_new():
@@ -76,7 +89,7 @@ def test_duplicates_are_refused_and_unknown_names_list_the_known_ones():
     with pytest.raises(UnknownDomainError) as caught:
         registry.get("chartqa")
     assert str(caught.value) == (
-        "unknown domain 'chartqa'; known domains: coco, geoqav, lisa, sat, scienceqa"
+        f"unknown domain 'chartqa'; known domains: {', '.join(REFERENCE + SYNTHETIC)}"
     )
     with pytest.raises(KeyError):
         registry.get(["unhashable"])
@@ -85,7 +98,7 @@ def test_duplicates_are_refused_and_unknown_names_list_the_known_ones():
 def test_copy_is_independent():
     registry = DomainRegistry()
     copy = default_registry().copy()
-    assert len(registry) == 0 and len(copy) == 5
+    assert len(registry) == 0 and len(copy) == len(REFERENCE + SYNTHETIC)
 
 
 def test_domain_file_as_a_mapping(tmp_path):
@@ -98,7 +111,7 @@ def test_domain_file_as_a_mapping(tmp_path):
     assert str(geometry.source.path) == "/data/geometry"
     assert geometry.gate_on_format is False and geometry.answer_type == "math"
     registry = default_registry([path])
-    assert registry.names() == ("charts", "coco", "geometry", "geoqav", "lisa", "sat", "scienceqa")
+    assert registry.names() == tuple(sorted(("charts", "geometry", *REFERENCE, *SYNTHETIC)))
 
 
 def test_domain_file_as_a_list(tmp_path):

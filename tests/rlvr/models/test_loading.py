@@ -30,6 +30,8 @@ SMALL = TinyModelConfig(
     hidden_size=64,
     intermediate_size=128,
     corpus_samples=20,
+    num_heads=4,
+    num_kv_heads=2,
     mrope_section=(2, 3, 3),
 )
 

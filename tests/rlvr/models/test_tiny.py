@@ -30,6 +30,8 @@ SMALL = TinyModelConfig(
     hidden_size=64,
     intermediate_size=128,
     corpus_samples=20,
+    num_heads=4,
+    num_kv_heads=2,
     mrope_section=(2, 3, 3),
 )
 
@@ -81,7 +83,7 @@ def test_reloads_with_the_special_tokens_wired_into_the_config(loaded):
     assert processor.tokenizer.eos_token == IM_END
     assert model.generation_config.eos_token_id[0] == ids(IM_END)
     assert model.config.get_text_config().vocab_size == len(processor.tokenizer)
-    assert model.config.get_text_config().rope_parameters["mrope_section"] == [8, 12, 12]
+    assert model.config.get_text_config().rope_parameters["mrope_section"] == [2, 3, 3]
     assert model.config._attn_implementation == "sdpa"
     assert 1_000_000 < sum(p.numel() for p in model.parameters()) < 5_000_000
 

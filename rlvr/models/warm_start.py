@@ -1,0 +1,391 @@
+"""A warm-started tiny Qwen2-VL: the tiny model after a short supervised run on synthetic tasks.
+
+A random tiny model never writes ``<think>...</think><answer>...</answer>``, so every GRPO
+reward would be 0 and there would be nothing to learn from. `ensure_warm_started` gives it a
+short supervised start on the training splits of the synthetic domains
+(`rlvr.domains.synthetic`): each record's prompt, exactly as training and evaluation prompt it,
+followed by a templated completion ``<think>look at the image</think><answer>...</answer>``
+and ``<|im_end|>``. The loss counts the completion's tokens only. A few hundred steps teach the
+format and part of the answers: accuracy above chance, far from perfect, so that GRPO sees
+rewards that vary within a group.
+
+The result is cached: ``cache_dir / f"warm-qwen2vl-{hash}-seed{seed}"``, where ``hash`` covers
+the `WarmStartRecipe` (its tiny-model recipe hash, the synthetic generators' version and this
+module's `WARM_START_VERSION` included). A changed recipe is another folder, built anew. A
+build is written to a temporary sibling and renamed into place, its `RECIPE_FILE` written last,
+so a killed build never leaves a folder that counts as built.
+
+Same seed, same recipe, same threads: the same weights (the data order and the initialization
+come from the seed; the caller's global RNG is left as it was). Across machines or thread counts
+float sums may differ in the last bits.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import math
+import random
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+
+from rlvr.atomic_write import write_text_atomic
+from rlvr.domains import SyntheticSource, default_registry, prompt_messages
+from rlvr.domains.synthetic import GENERATOR_VERSION, make_record
+from rlvr.domains.synthetic.answers import reference_completion
+from rlvr.domains.synthetic.domains import TRAINING_DOMAINS
+from rlvr.models.loading import load_model_and_processor
+from rlvr.models.qwen2vl_tokens import IM_END
+from rlvr.models.tiny import TinyModelConfig, build_tiny_qwen2vl
+
+# Bump when the training code changes what a recipe produces, so cached folders are rebuilt.
+WARM_START_VERSION = 1
+RECIPE_FILE = "warm_start_recipe.json"
+STATS_FILE = "warm_start_stats.json"
+IGNORE_INDEX = -100
+FIXED_THINKING = "look at the image"
+_LOG = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WarmStartRecipe:
+    """How a warm-started tiny model is made.
+
+    Attributes:
+        model: the tiny model's recipe (`TinyModelConfig`).
+        domains: the synthetic domains whose ``train`` splits are learnt (built-in names).
+        records_per_domain: the first records of each training split used (at most).
+        steps: optimizer steps.
+        batch_size: examples per step; a batch holds one domain, the domains take turns in a
+            seeded order.
+        learning_rate: peak AdamW learning rate, reached after ``warmup_steps`` (linear), then
+            cosine decay to ``final_lr_fraction`` of it.
+        warmup_steps: linear warm-up steps.
+        final_lr_fraction: last learning rate / peak.
+        weight_decay: AdamW weight decay.
+        max_grad_norm: gradient clipping (global L2 norm).
+        thinking: what the completions write inside ``<think>``: ``"scene"``, the record's
+            templated description of what the picture shows (objects and their grid cells,
+            bar values, segment lengths, the angle; `SyntheticRecord.thinking`), or
+            ``"fixed"``, always `FIXED_THINKING`.
+
+    Raises:
+        ValueError: on invalid values (all problems at once).
+    """
+
+    model: TinyModelConfig = field(default_factory=TinyModelConfig)
+    domains: tuple[str, ...] = TRAINING_DOMAINS
+    records_per_domain: int = 2000
+    steps: int = 700
+    batch_size: int = 16
+    learning_rate: float = 1e-3
+    warmup_steps: int = 20
+    final_lr_fraction: float = 0.1
+    weight_decay: float = 0.01
+    max_grad_norm: float = 1.0
+    thinking: Literal["scene", "fixed"] = "scene"
+
+    def __post_init__(self) -> None:
+        problems = []
+        for name in ("records_per_domain", "steps", "batch_size"):
+            if getattr(self, name) < 1:
+                problems.append(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not self.domains:
+            problems.append("domains must name at least one domain")
+        if len(set(self.domains)) != len(self.domains):
+            problems.append(f"domains repeat: {self.domains}")
+        if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
+            problems.append(f"learning_rate must be > 0, got {self.learning_rate}")
+        if not 0 <= self.warmup_steps <= self.steps:
+            problems.append(f"warmup_steps must be in [0, steps], got {self.warmup_steps}")
+        if not 0 <= self.final_lr_fraction <= 1:
+            problems.append(f"final_lr_fraction must be in [0, 1], got {self.final_lr_fraction}")
+        if self.thinking not in ("scene", "fixed"):
+            problems.append(f"thinking must be 'scene' or 'fixed', got {self.thinking!r}")
+        if self.weight_decay < 0 or self.max_grad_norm <= 0:
+            problems.append("weight_decay must be >= 0 and max_grad_norm > 0")
+        if problems:
+            raise ValueError("invalid WarmStartRecipe: " + "; ".join(problems))
+
+    def recipe_hash(self) -> str:
+        """SHA-256 (hex) of the recipe, the tiny model's recipe hash and the code versions."""
+        fields = dataclasses.asdict(self)
+        fields["model"] = self.model.recipe_hash()
+        recipe = {
+            "warm_start_version": WARM_START_VERSION,
+            "synthetic_generator_version": GENERATOR_VERSION,
+            **fields,
+        }
+        return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class _Example:
+    domain: str
+    messages: list[dict[str, Any]]
+    image: Any
+    completion: str
+
+
+def warm_start_folder(cache_dir: Path, *, seed: int, recipe: WarmStartRecipe) -> Path:
+    """Where `ensure_warm_started` keeps the model of ``recipe`` and ``seed``."""
+    return Path(cache_dir) / f"warm-qwen2vl-{recipe.recipe_hash()[:16]}-seed{seed}"
+
+
+def read_warm_start_recipe(folder: Path) -> dict | None:
+    """The recipe record of a built folder (hash, seed, recipe), or None if absent/unreadable."""
+    try:
+        return json.loads((Path(folder) / RECIPE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def ensure_warm_started(
+    cache_dir: Path, *, seed: int, recipe: WarmStartRecipe | None = None
+) -> Path:
+    """The warm-started tiny model of ``recipe`` and ``seed``, built once and cached.
+
+    Args:
+        cache_dir: folder of the cache (created).
+        seed: seeds the tiny model's weights and the order of the training examples.
+        recipe: the recipe; `WarmStartRecipe()` when None.
+
+    Returns:
+        A model folder (`warm_start_folder`) that loads with
+        `rlvr.models.load_model_and_processor`, holding `RECIPE_FILE` (hash, seed, recipe) and
+        `STATS_FILE` (losses, wall time).
+
+    Raises:
+        rlvr.domains errors: a domain of the recipe is unknown or cannot be loaded.
+        ValueError: a domain of the recipe is not a synthetic one.
+    """
+    recipe = recipe or WarmStartRecipe()
+    folder = warm_start_folder(cache_dir, seed=seed, recipe=recipe)
+    if _is_built(folder, seed=seed, recipe=recipe):
+        return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        build_warm_started(staging, seed=seed, recipe=recipe)
+        if folder.exists():
+            if _is_built(folder, seed=seed, recipe=recipe):  # another process was faster
+                return folder
+            shutil.rmtree(folder)  # an incomplete folder, not ours to keep
+        staging.rename(folder)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    return folder
+
+
+def build_warm_started(out_dir: Path, *, seed: int, recipe: WarmStartRecipe | None = None) -> Path:
+    """Build the tiny model, train it on the recipe's domains and save it into ``out_dir``.
+    Not cached and not atomic: `ensure_warm_started` is. Returns ``out_dir``.
+
+    Raises:
+        ValueError: a domain of the recipe is not a synthetic one.
+    """
+    recipe = recipe or WarmStartRecipe()
+    out_dir = Path(out_dir)
+    started = time.perf_counter()
+    examples = _examples(recipe)
+    with tempfile.TemporaryDirectory(prefix="tiny-base-") as base:
+        build_tiny_qwen2vl(Path(base), seed=seed, config=recipe.model)
+        model, processor = load_model_and_processor(base, attn_implementation="sdpa")
+    losses = train_supervised(model, processor, examples, recipe=recipe, seed=seed)
+    model.eval()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out_dir)
+    processor.save_pretrained(out_dir)
+    stats = {
+        "seconds": round(time.perf_counter() - started, 1),
+        "examples": len(examples),
+        "torch_threads": torch.get_num_threads(),
+        "loss_first_10": _mean(losses[:10]),
+        "loss_last_10": _mean(losses[-10:]),
+        "losses": [round(loss, 4) for loss in losses],
+    }
+    write_text_atomic(out_dir / STATS_FILE, json.dumps(stats, indent=2) + "\n")
+    record = {
+        "recipe_hash": recipe.recipe_hash(),
+        "seed": seed,
+        "warm_start_version": WARM_START_VERSION,
+        "synthetic_generator_version": GENERATOR_VERSION,
+        "recipe": {**dataclasses.asdict(recipe), "model_recipe_hash": recipe.model.recipe_hash()},
+    }
+    # Written last: a folder without it (an interrupted build) never counts as built.
+    write_text_atomic(out_dir / RECIPE_FILE, json.dumps(record, indent=2) + "\n")
+    return out_dir
+
+
+def train_supervised(
+    model: Any,
+    processor: Any,
+    examples: Sequence[_Example],
+    *,
+    recipe: WarmStartRecipe,
+    seed: int,
+) -> list[float]:
+    """Train ``model`` in place (loss on the completions); the loss of every step.
+
+    Args:
+        model: the model, trained in place.
+        processor: its processor.
+        examples: what is learnt (prompt, image, completion, domain).
+        recipe: steps, batch size, learning rate and its schedule, weight decay, clipping.
+        seed: the order of the examples.
+
+    Each batch holds examples of one domain (their lengths are alike: little padding); the
+    domains take turns in a seeded order and each domain's examples are visited
+    in a seeded shuffled order, reshuffled every pass. Runs under a forked RNG: the caller's
+    global torch RNG is left as it was.
+    """
+    rng = random.Random(seed)
+    decay, no_decay = [], []
+    for name, parameter in model.named_parameters():
+        (no_decay if parameter.ndim < 2 or "norm" in name else decay).append(parameter)
+    optimizer = torch.optim.AdamW(
+        [
+            {"params": decay, "weight_decay": recipe.weight_decay},
+            {"params": no_decay, "weight_decay": 0.0},
+        ],
+        lr=recipe.learning_rate,
+        betas=(0.9, 0.98),
+    )
+    total = recipe.steps
+    order = _batches([e.domain for e in examples], recipe.batch_size, rng)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: _lr_factor(step, total, recipe)
+    )
+    losses: list[float] = []
+    model.train()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        for step in range(total):
+            batch = collate(processor, [examples[i] for i in next(order)])
+            loss = model(**batch).loss
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), recipe.max_grad_norm)
+            optimizer.step()
+            schedule.step()
+            losses.append(float(loss.detach()))
+            if (step + 1) % 50 == 0:
+                recent = _mean(losses[-50:])
+                _LOG.info("warm start step %d/%d: loss %.4f", step + 1, total, recent)
+    return losses
+
+
+def collate(processor: Any, examples: Sequence[_Example]) -> dict[str, torch.Tensor]:
+    """A right-padded training batch: prompt + completion + ``<|im_end|>``, labels only on the
+    completion and ``<|im_end|>`` (`IGNORE_INDEX` elsewhere).
+
+    The completion is tokenized on its own, as the model will generate it after the prompt; the
+    chat template ends the prompt with a newline, after which the tokenizer always starts a new
+    token, so the concatenated text tokenizes the same (checked).
+
+    Raises:
+        ValueError: the completion's tokens are not the tail of the whole text's tokens.
+    """
+    tokenizer = processor.tokenizer
+    prompts = [
+        processor.apply_chat_template(e.messages, tokenize=False, add_generation_prompt=True)
+        for e in examples
+    ]
+    completions = [e.completion + IM_END for e in examples]
+    batch = processor(
+        text=[p + c for p, c in zip(prompts, completions, strict=True)],
+        images=[e.image for e in examples],
+        padding=True,
+        padding_side="right",
+        return_tensors="pt",
+    )
+    labels = torch.full_like(batch["input_ids"], IGNORE_INDEX)
+    lengths = batch["attention_mask"].sum(dim=1).tolist()
+    for row, (completion, length) in enumerate(zip(completions, lengths, strict=True)):
+        ids = tokenizer(completion, add_special_tokens=False)["input_ids"]
+        tail = batch["input_ids"][row, length - len(ids) : length]
+        if tail.tolist() != ids:
+            raise ValueError(f"the completion {completion!r} tokenizes differently after a prompt")
+        labels[row, length - len(ids) : length] = tail
+    return {**batch, "labels": labels}
+
+
+def _examples(recipe: WarmStartRecipe) -> list[_Example]:
+    """The training examples: the first records of each domain's ``train`` split, drawn by
+    its task's generator (which also writes the templated reasoning), prompted as in training."""
+    registry = default_registry()
+    examples = []
+    for name in recipe.domains:
+        spec = registry.get(name)
+        source = spec.source
+        if not isinstance(source, SyntheticSource):
+            raise ValueError(f"warm start domains must be synthetic; {name!r} is {source.kind}")
+        for index in range(min(source.n, recipe.records_per_domain)):
+            record = make_record(source.task, source.seed, index)
+            if recipe.thinking == "fixed":
+                record = dataclasses.replace(record, thinking=FIXED_THINKING)
+            examples.append(
+                _Example(
+                    domain=name,
+                    messages=prompt_messages(spec, record.problem),
+                    image=record.image,
+                    completion=reference_completion(record),
+                )
+            )
+    return examples
+
+
+def _batches(domains: Sequence[str], size: int, rng: random.Random) -> Iterator[list[int]]:
+    """Endless batches of indices into ``domains`` (the domain of each example), one domain a
+    batch; every round each domain gives one batch, in a shuffled order."""
+    streams = {
+        name: _shuffled_stream([i for i, d in enumerate(domains) if d == name], size, rng)
+        for name in dict.fromkeys(domains)
+    }
+    names = list(streams)
+    while True:
+        rng.shuffle(names)
+        for name in names:
+            yield next(streams[name])
+
+
+def _shuffled_stream(indices: list[int], size: int, rng: random.Random) -> Iterator[list[int]]:
+    """Endless batches of ``indices``: shuffled passes, a batch may span two passes."""
+    pending: list[int] = []
+    while True:
+        order = list(indices)
+        rng.shuffle(order)
+        pending.extend(order)
+        while len(pending) >= size:
+            yield pending[:size]
+            del pending[:size]
+
+
+def _lr_factor(step: int, total: int, recipe: WarmStartRecipe) -> float:
+    if step < recipe.warmup_steps:
+        return (step + 1) / recipe.warmup_steps
+    span = max(1, total - recipe.warmup_steps)
+    progress = min(1.0, (step - recipe.warmup_steps) / span)
+    floor = recipe.final_lr_fraction
+    return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def _is_built(folder: Path, *, seed: int, recipe: WarmStartRecipe) -> bool:
+    record = read_warm_start_recipe(folder)
+    return bool(
+        record and record.get("recipe_hash") == recipe.recipe_hash() and record.get("seed") == seed
+    )
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return round(sum(values) / len(values), 4) if values else None

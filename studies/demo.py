@@ -1,0 +1,71 @@
+"""The embedded demo: a real study on a laptop CPU (`mixopt demo`, `make demo`).
+
+`prepare_demo` builds (or reuses) the warm-started tiny model and writes the demo study's
+config with its path filled in; the study itself is an ordinary one
+(`studies/examples/demo_synthetic.yaml`) run by the ordinary driver.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rlvr.atomic_write import write_text_atomic
+
+DEMO_TEMPLATE = Path(__file__).parent / "examples" / "demo_synthetic.yaml"
+DEMO_CONFIG = "demo.yaml"
+
+
+@dataclass(frozen=True)
+class DemoSettings:
+    """What a demo run may change in the template (None: the template's value).
+
+    Attributes:
+        max_trials, max_steps, limit, parallelism: search.max_trials, train.max_steps,
+            eval.limit and search.parallelism.
+        seed: seed of the base model's weights and warm start.
+    """
+
+    max_trials: int | None = None
+    max_steps: int | None = None
+    limit: int | None = None
+    parallelism: int | None = None
+    seed: int = 0
+
+
+def demo_config_data(model: Path, out: Path, settings: DemoSettings) -> dict[str, Any]:
+    """The template's content with the model, the workdir and `settings` filled in."""
+    data = yaml.safe_load(DEMO_TEMPLATE.read_text(encoding="utf-8"))
+    data["train"]["model"] = str(model.absolute())
+    data["workdir"] = str(out.absolute())
+    if settings.max_trials is not None:
+        data["search"]["max_trials"] = settings.max_trials
+    if settings.parallelism is not None:
+        data["search"]["parallelism"] = settings.parallelism
+    if settings.max_steps is not None:
+        data["train"]["max_steps"] = settings.max_steps
+        per_step = data["train"]["grpo"]["per_device_train_batch_size"] \
+            // data["train"]["grpo"]["num_generations"]
+        data["train"]["budget"] = max(1, settings.max_steps * per_step)
+    if settings.limit is not None:
+        data["eval"]["limit"] = settings.limit
+    return data
+
+
+def prepare_demo(out: Path, settings: DemoSettings | None = None) -> Path:
+    """Build or reuse the warm-started base model under ``out/models`` and write
+    ``out/demo.yaml``; returns the config's path.
+
+    Raises:
+        rlvr errors: the synthetic domains or the model cannot be built.
+    """
+    from rlvr.models.warm_start import ensure_warm_started
+
+    settings = settings or DemoSettings()
+    out.mkdir(parents=True, exist_ok=True)
+    model = ensure_warm_started(out / "models", seed=settings.seed)
+    data = demo_config_data(model, out, settings)
+    return write_text_atomic(out / DEMO_CONFIG, yaml.safe_dump(data, sort_keys=False))
