@@ -27,6 +27,7 @@ class DemoSettings:
         max_trials, max_steps, limit, parallelism: search.max_trials, train.max_steps,
             eval.limit and search.parallelism.
         seed: seed of the base model's weights and warm start.
+        warm_start: the base model's recipe (tests use a few steps); None: the default.
     """
 
     max_trials: int | None = None
@@ -34,6 +35,7 @@ class DemoSettings:
     limit: int | None = None
     parallelism: int | None = None
     seed: int = 0
+    warm_start: Any = None  # a `rlvr.models.warm_start.WarmStartRecipe`; None: its default
 
 
 def demo_config_data(model: Path, out: Path, settings: DemoSettings) -> dict[str, Any]:
@@ -66,6 +68,6 @@ def prepare_demo(out: Path, settings: DemoSettings | None = None) -> Path:
 
     settings = settings or DemoSettings()
     out.mkdir(parents=True, exist_ok=True)
-    model = ensure_warm_started(out / "models", seed=settings.seed)
+    model = ensure_warm_started(out / "models", seed=settings.seed, recipe=settings.warm_start)
     data = demo_config_data(model, out, settings)
     return write_text_atomic(out / DEMO_CONFIG, yaml.safe_dump(data, sort_keys=False))
