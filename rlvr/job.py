@@ -117,7 +117,8 @@ class GRPOSettings(BaseModel):
     max_prompt_length: PositiveInt | None = Field(
         default=None,
         description="Largest prompt in tokens (text and image tokens); None: no limit. TRL 1.16 "
-        "has no such option (a multimodal prompt cannot be cut safely), so the trainer checks it.",
+        "has no such option (a multimodal prompt cannot be cut safely), so every prompt of the "
+        "plan is measured before training and a longer one stops the run with its name.",
     )
     max_completion_length: PositiveInt = Field(
         default=1024, description="Largest completion in tokens; longer ones are cut."

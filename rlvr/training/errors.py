@@ -21,3 +21,7 @@ class ProcessCountError(TrainingError):
 
 class TrainingOutOfMemoryError(TrainingError):
     """Training ran out of (GPU or CPU) memory; the message names the knobs that use less."""
+
+
+class PromptTooLongError(TrainingError):
+    """A prompt (text and image tokens) is longer than the job's ``grpo.max_prompt_length``."""

@@ -34,6 +34,7 @@ from rlvr.training.grpo_config import (
     require_generation_backend,
 )
 from rlvr.training.out_of_memory import out_of_memory_as_error
+from rlvr.training.prompt_length import check_prompt_lengths
 from rlvr.training.result import TrainResult, read_result, write_result
 from rlvr.training.reward import domain_reward
 from rlvr.training.tracking import MlflowCurvesCallback, job_params, log_params, open_run
@@ -97,6 +98,7 @@ def run_training(
     data = build_training_data(job, registry)
     model, processor = load_model_and_processor(job.model, dtype="auto")
     prepare_processor_for_training(processor)
+    check_prompt_lengths(data, processor, job.grpo.max_prompt_length)
     if job.grpo.freeze_vision_tower:
         freeze_vision_tower(model)
     client = run_id = None
