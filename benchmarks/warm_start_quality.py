@@ -134,17 +134,26 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "objectives": {label: run["result"].objectives for label, run in runs.items()},
         "eval_seconds": {label: run["seconds"] for label, run in runs.items()},
     }
-    print(f"warm start: {build_seconds if build_seconds is not None else 'cached'} s, "
-          f"loss {stats['loss_first_10']} -> {stats['loss_last_10']}")
-    print(f"{'domain':20s} {'kind':14s} {'metric':16s} {'chance':>6s} {'base':>6s} "
-          f"{'warm':>6s} {'fmt b/w':>9s}")
+    print(
+        f"warm start: {build_seconds if build_seconds is not None else 'cached'} s, "
+        f"loss {stats['loss_first_10']} -> {stats['loss_last_10']}"
+    )
+    print(
+        f"{'domain':20s} {'kind':14s} {'metric':16s} {'chance':>6s} {'base':>6s} "
+        f"{'warm':>6s} {'fmt b/w':>9s}"
+    )
     for row in rows:
-        print(f"{row['domain']:20s} {row['kind']:14s} {row['metric']:16s} {row['chance']:6.3f} "
-              f"{row['base_score']:6.3f} {row['warm_score']:6.3f} "
-              f"{row['base_format']:4.2f}/{row['warm_format']:4.2f}")
+        print(
+            f"{row['domain']:20s} {row['kind']:14s} {row['metric']:16s} {row['chance']:6.3f} "
+            f"{row['base_score']:6.3f} {row['warm_score']:6.3f} "
+            f"{row['base_format']:4.2f}/{row['warm_format']:4.2f}"
+        )
     for label, objectives in report["objectives"].items():
-        print(f"{label}: " + ", ".join(f"{k} {v:.3f}" for k, v in objectives.items())
-              + f" (eval {report['eval_seconds'][label]} s)")
+        print(
+            f"{label}: "
+            + ", ".join(f"{k} {v:.3f}" for k, v in objectives.items())
+            + f" (eval {report['eval_seconds'][label]} s)"
+        )
     if args.out is not None:
         args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return report

@@ -1,4 +1,5 @@
-"""Models: the tiny local Qwen2-VL, and loading real checkpoints with their processor.
+"""Models: the tiny local Qwen2-VL (random, or warm-started on the synthetic tasks), and loading
+real checkpoints with their processor.
 
 See docs/MODELS.md for the torchvision decision (an image-only processor on CPU machines).
 """
@@ -16,14 +17,17 @@ from rlvr.models.tiny import (
     ensure_tiny_qwen2vl,
     read_recipe,
 )
+from rlvr.models.warm_start import WarmStartRecipe, ensure_warm_started
 
 __all__ = [
     "ImageOnlyQwen2VLProcessor",
     "ModelLoadError",
     "TinyModelConfig",
+    "WarmStartRecipe",
     "build_tiny_qwen2vl",
     "default_attn_implementation",
     "ensure_tiny_qwen2vl",
+    "ensure_warm_started",
     "load_model_and_processor",
     "load_processor",
     "read_recipe",

@@ -18,8 +18,8 @@ from rlvr.models.warm_start import (
     IGNORE_INDEX,
     RECIPE_FILE,
     STATS_FILE,
+    SupervisedExample,
     WarmStartRecipe,
-    _Example,
     collate,
     ensure_warm_started,
     read_warm_start_recipe,
@@ -123,7 +123,7 @@ def test_labels_cover_only_the_completion(built):
     spec = default_registry().get("synth_ground")
     records = load_records(spec, "train", limit=2)
     examples = [
-        _Example(
+        SupervisedExample(
             "synth_ground",
             prompt_messages(spec, r.problem),
             r.image,
