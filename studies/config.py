@@ -428,6 +428,11 @@ def _check_domains(path: Path, config: StudyConfig) -> list[str]:
                 f"{path}: domains[{i}]: unknown domain {domain!r}; known: "
                 f"{', '.join(registry.names())} (or define it inline or in `domain_files`)"
             )
+        elif isinstance(domain, str) and registry.get(domain).evaluation == "out_of_domain":
+            lines.append(
+                f"{path}: domains[{i}]: {domain!r} is a held-out (out-of-domain) task: "
+                "evaluate it (eval.benchmarks), do not train on it"
+            )
     return lines
 
 

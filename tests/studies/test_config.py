@@ -115,3 +115,10 @@ def test_processes_must_match_the_gpus_of_a_trial(tmp_path):
     data["train"]["grpo"] = {"num_processes": 4}
     with pytest.raises(StudyConfigError, match=r"num_processes \(4\) must equal"):
         load_study_config(_write(tmp_path, data))
+
+
+def test_held_out_tasks_cannot_be_trained_on(tmp_path):
+    data = yaml.safe_load(local_study(tmp_path).read_text())
+    data["domains"] = ["lisa", "synth_ood_count"]
+    with pytest.raises(StudyConfigError, match=r"domains\[1\]: 'synth_ood_count' is a held-out"):
+        load_study_config(_write(tmp_path, data))
