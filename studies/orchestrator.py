@@ -355,16 +355,19 @@ class Orchestrator:
     # -- reporting ----------------------------------------------------------------------------
 
     def _log_best(self) -> None:
-        view = view_of(self.config, self.ledger.trials(), self.parent)
+        trials = self.ledger.trials()
+        view = view_of(self.config, trials, self.parent)
         best = view.best_observed()
         done = completed(view.trials)
         if best is not None and best.objective is not None:
             self.ledger.log_study_metrics(self.parent, {"best_objective": best.objective},
                                           len(done))
-        self._report()
+        self._report(trials=trials)
 
-    def _report(self, message: str = "") -> None:
-        view = view_of(self.config, self.ledger.trials(), self.parent)
+    def _report(self, message: str = "", trials: list[TrialRecord] | None = None) -> None:
+        """Progress for the display; `trials` as just read from the ledger, or read here."""
+        view = view_of(self.config, self.ledger.trials() if trials is None else trials,
+                       self.parent)
         best = view.best_observed()
         ended = [r for r in latest_attempts(view.trials)
                  if r.status in (TrialStatus.COMPLETED, TrialStatus.ABANDONED)]

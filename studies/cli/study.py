@@ -21,7 +21,6 @@ from mixopt.threads import torch_threads
 from studies.analysis import StudyView, fit_study
 from studies.config import load_study_config
 from studies.driver import OpenedStudy, open_study, run_study
-from studies.ledger import LedgerError
 from studies.orchestrator import StudyOutcome, StudyProgress
 from studies.trials import latest_attempts
 
@@ -36,8 +35,6 @@ WorkdirOpt = Annotated[Path | None, typer.Option(help="Override the config's wor
 def _open(study: str, tracking_uri: str | None, workdir: Path | None) -> OpenedStudy:
     try:
         return open_study(study, tracking_uri=tracking_uri, workdir=workdir)
-    except LedgerError:
-        raise
     except OSError as err:
         raise MixoptError(f"{study}: {err}") from None
 
@@ -91,12 +88,12 @@ def run_with_progress(
         with torch_threads(1):
             outcome = run_study(study, max_trials=max_trials, on_progress=show,
                                 poll_interval_s=poll_interval, warm_start_from=warm_start_from)
-    where = f"{config}" + (f" --workdir {workdir}" if workdir is not None else "")
-    _print_outcome(outcome, study.study_dir, where)
+    _print_outcome(outcome, study.study_dir, config, workdir)
     return outcome
 
 
-def _print_outcome(outcome: StudyOutcome, study_dir: Path, config: str) -> None:
+def _print_outcome(outcome: StudyOutcome, study_dir: Path, config: Path,
+                   workdir: Path | None) -> None:
     console = Console()
     latest = latest_attempts(outcome.trials)
     counts: dict[str, int] = {}
@@ -117,11 +114,12 @@ def _print_outcome(outcome: StudyOutcome, study_dir: Path, config: str) -> None:
     for note in outcome.notes:
         console.print(note)
     console.print(f"written: {study_dir / 'recommendation.json'}")
+    where = f"{config}" + (f" --workdir {workdir}" if workdir is not None else "")
     console.print("look further:\n"
-                  f"  mixopt study status {config}\n"
-                  f"  mixopt study predict {config}\n"
-                  f"  mixopt study report {config} --out report.html\n"
-                  f"  mixopt ui {config.split(' --workdir')[0]}")
+                  f"  mixopt study status {where}\n"
+                  f"  mixopt study predict {where}\n"
+                  f"  mixopt study report {where} --out report.html\n"
+                  f"  mixopt ui {config}")
 
 
 def status_json(view: StudyView) -> dict[str, Any]:
