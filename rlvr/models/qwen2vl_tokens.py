@@ -13,6 +13,7 @@ VISION_START = "<|vision_start|>"
 VISION_END = "<|vision_end|>"
 IMAGE_PAD = "<|image_pad|>"
 VIDEO_PAD = "<|video_pad|>"
+VISION_PAD = "<|vision_pad|>"
 
 # In the order of the real vocabulary (ids 151643..151656 there), after the BPE tokens.
 QWEN2VL_SPECIAL_TOKENS: tuple[str, ...] = (
@@ -27,7 +28,7 @@ QWEN2VL_SPECIAL_TOKENS: tuple[str, ...] = (
     "<|quad_end|>",
     VISION_START,
     VISION_END,
-    "<|vision_pad|>",
+    VISION_PAD,
     IMAGE_PAD,
     VIDEO_PAD,
 )

@@ -15,16 +15,18 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import yaml
 from torch import nn
-from transformers import PreTrainedModel, ProcessorMixin, TrainerCallback
+from transformers import GenerationConfig, PreTrainedModel, ProcessorMixin, TrainerCallback
 from transformers.trainer_utils import get_last_checkpoint
 from trl import GRPOTrainer
 
 from rlvr.domains import DomainRegistry
 from rlvr.job import TrainJob
 from rlvr.models import load_model_and_processor
+from rlvr.models.qwen2vl_tokens import IMAGE_PAD, VIDEO_PAD, VISION_END, VISION_PAD, VISION_START
 from rlvr.training.dataset import build_training_data
 from rlvr.training.errors import OutputDirConflictError, ProcessCountError
 from rlvr.training.grpo_config import (
@@ -143,6 +145,8 @@ def run_training(
         )
         if compile_decoding(job):
             trainer.generation_config.disable_compile = False  # TRL 1.16 hard-codes True
+        if job.generation.backend == "hf":
+            suppress_vision_markers(trainer.generation_config, processor)
         # -- run
         with out_of_memory_as_error():
             trainer.train(resume_from_checkpoint=last_checkpoint)
@@ -188,6 +192,33 @@ def prepare_processor_for_training(processor: ProcessorMixin) -> ProcessorMixin:
     tokenizer.padding_side = "left"
     tokenizer.truncation_side = "left"
     return processor
+
+
+def suppress_vision_markers(generation_config: GenerationConfig, processor: Any) -> list[int]:
+    """Forbid sampling Qwen2-VL's vision marker tokens during GRPO generation (`hf` backend).
+
+    TRL suppresses ``<|image_pad|>`` only. A completion holding ``<|vision_start|>``,
+    ``<|vision_end|>``, ``<|video_pad|>`` or ``<|vision_pad|>`` breaks the next forward pass
+    over prompt + completion: Qwen2-VL's ``get_rope_index`` reads those markers as the start
+    of an image that has no features (``RuntimeError: shape mismatch``; seen with random
+    2B-shaped models on the H200, and possible for any policy at temperature 1). Tokens the
+    tokenizer does not know are left out.
+
+    Returns:
+        The token ids now suppressed (TRL's and these), sorted; ``generation_config`` changed
+        in place.
+    """
+    tokenizer = getattr(processor, "tokenizer", processor)
+    unknown = tokenizer.unk_token_id
+    markers = {
+        tokenizer.convert_tokens_to_ids(token)
+        for token in (VISION_START, VISION_END, IMAGE_PAD, VIDEO_PAD, VISION_PAD)
+    }
+    ids = set(generation_config.suppress_tokens or []) | {
+        i for i in markers if isinstance(i, int) and i != unknown
+    }
+    generation_config.suppress_tokens = sorted(ids)
+    return generation_config.suppress_tokens
 
 
 def freeze_vision_tower(model: nn.Module) -> int:
