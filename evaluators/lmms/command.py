@@ -2,8 +2,8 @@
 
 Flags as defined in ``lmms_eval/__main__.py`` (``parse_eval_args``): ``--model``,
 ``--model_args k=v,k=v``, ``--tasks a,b``, ``--batch_size``, ``--output_path``, ``--limit``,
-``--log_samples``. ``--model_args`` is split on commas (``simple_parse_args_string``), so no
-value may contain one.
+``--log_samples``, ``--include_path`` (a folder of more task YAMLs). ``--model_args`` is split
+on commas (``simple_parse_args_string``), so no value may contain one.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ def build_command(
     model: str = DEFAULT_MODEL,
     model_args: Mapping[str, ArgValue] | None = None,
     log_samples: bool = False,
+    include_path: str | Path | None = None,
     launcher: Sequence[str] | None = None,
 ) -> list[str]:
     """The argv of one lmms-eval run.
@@ -69,6 +70,7 @@ def build_command(
         model: lmms-eval model name.
         model_args: more ``--model_args`` (e.g. ``max_pixels``, ``use_flash_attention_2``).
         log_samples: also write per-sample JSONL files.
+        include_path: a folder of user task YAMLs (``--include_path``).
         launcher: what runs lmms-eval; default ``[sys.executable, "-m", "lmms_eval"]``.
 
     Raises:
@@ -92,4 +94,6 @@ def build_command(
         argv += ["--limit", str(limit)]
     if log_samples:
         argv.append("--log_samples")
+    if include_path is not None:
+        argv += ["--include_path", str(include_path)]
     return argv

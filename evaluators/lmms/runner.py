@@ -18,7 +18,7 @@ from evaluators.lmms.command import DEFAULT_MODEL, ArgValue, build_command
 from evaluators.lmms.errors import LmmsEvalRunError
 from evaluators.lmms.install import lmms_eval_location
 from evaluators.lmms.mathvista import Extraction, check_extraction
-from evaluators.lmms.registry import resolve_lmms_benchmarks
+from evaluators.lmms.registry import LmmsBenchmark, resolve_lmms_benchmarks
 from evaluators.lmms.results import find_results_file, parse_results
 from evaluators.result import BenchmarkScore
 
@@ -46,6 +46,7 @@ def run_lmms_eval(
     model: str = DEFAULT_MODEL,
     model_args: Mapping[str, ArgValue] | None = None,
     log_samples: bool = False,
+    include_path: str | Path | None = None,
     timeout_s: float | None = None,
     extra_env: Mapping[str, str] | None = None,
     launcher: Sequence[str] | None = None,
@@ -66,7 +67,8 @@ def run_lmms_eval(
     out.mkdir(parents=True, exist_ok=True)
     argv = build_command(
         checkpoint, tasks, output_path=out, limit=limit, batch_size=batch_size, model=model,
-        model_args=model_args, log_samples=log_samples, launcher=launcher,
+        model_args=model_args, log_samples=log_samples, include_path=include_path,
+        launcher=launcher,
     )
     env = {**os.environ, **(extra_env or {})}
     started = time.time() - 1.0  # file mtimes can be coarser than time.time()
@@ -107,6 +109,8 @@ def evaluate_lmms(
     model: str = DEFAULT_MODEL,
     model_args: Mapping[str, ArgValue] | None = None,
     log_samples: bool = False,
+    tasks: Sequence[LmmsBenchmark] = (),
+    include_path: str | Path | None = None,
     timeout_s: float | None = None,
     extra_env: Mapping[str, str] | None = None,
     launcher: Sequence[str] | None = None,
@@ -116,13 +120,15 @@ def evaluate_lmms(
 
     With ``mathvista`` and the default launcher, the installed lmms-eval must extract MathVista
     answers the ``mathvista_extraction`` way (`check_extraction`) before anything runs.
+    ``tasks``: user tasks (`parse_lmms_task`) that ``names`` may name besides the reference's
+    four; ``include_path``: the folder of their YAMLs when lmms-eval does not ship them.
 
     Raises:
         UnknownBenchmarkError: bad names (checked first).
         LmmsEvalNotInstalledError, MathVistaExtractionError, LmmsEvalRunError,
         LmmsResultsError: see `run_lmms_eval`, `check_extraction`, `parse_results`.
     """
-    benchmarks = resolve_lmms_benchmarks(names)
+    benchmarks = resolve_lmms_benchmarks(names, tasks)
     if launcher is None:
         root = lmms_eval_location()
         if any(b.name == "mathvista" for b in benchmarks):
@@ -130,6 +136,6 @@ def evaluate_lmms(
     path = run_lmms_eval(
         checkpoint, [b.task for b in benchmarks], output_path=output_path, limit=limit,
         batch_size=batch_size, model=model, model_args=model_args, log_samples=log_samples,
-        timeout_s=timeout_s, extra_env=extra_env, launcher=launcher,
+        include_path=include_path, timeout_s=timeout_s, extra_env=extra_env, launcher=launcher,
     )
     return parse_results(path, benchmarks)

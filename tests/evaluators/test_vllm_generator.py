@@ -6,6 +6,7 @@ itself does with them (image processing, scheduling, sampling) is not tested her
 """
 
 import importlib.machinery
+import importlib.metadata
 import sys
 import types
 from typing import ClassVar
@@ -21,7 +22,8 @@ from evaluators import (
     evaluate_checkpoint,
     select_backend,
 )
-from evaluators.generation import chat_texts
+from evaluators.generation import chat_texts, vllm_cpu_build
+from evaluators.vllm_generator import CPU_KV_CACHE_BYTES
 from rlvr.domains import default_registry
 from rlvr.models import load_processor
 from tests.evaluators.conftest import MC, MC_TEST_SIZE
@@ -82,6 +84,8 @@ def fake_vllm(monkeypatch):
     FakeLLM.instances = []
     monkeypatch.setitem(sys.modules, "vllm", module)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr("evaluators.generation.vllm_cpu_build", lambda: False)
+    monkeypatch.setattr("evaluators.vllm_generator.vllm_cpu_build", lambda: False)
     return module
 
 
@@ -100,6 +104,9 @@ def test_select_backend_choices(monkeypatch, fake_vllm):
     assert select_backend("auto") == "hf"
     with pytest.raises(GeneratorUnavailableError, match="needs a CUDA GPU"):
         select_backend("vllm")
+    monkeypatch.setattr("evaluators.generation.vllm_cpu_build", lambda: True)
+    assert select_backend("vllm") == "vllm"  # vLLM's CPU build, asked for explicitly
+    assert select_backend("auto") == "hf"  # never chosen by itself on CPU
     monkeypatch.delitem(sys.modules, "vllm")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(sys, "meta_path", [])  # nothing can be found: vLLM "not installed"
@@ -125,6 +132,7 @@ def test_llm_is_built_from_the_checkpoint_with_the_limits_and_seed(fake_vllm):
         "max_model_len": 4096,
         "gpu_memory_utilization": 0.5,
         "tensor_parallel_size": 2,
+        "dtype": "auto",
     }
     VLLMGenerator(
         "/c", SAMPLED, processor=FakeProcessor(), limit_mm_per_prompt={"image": 2}, seed=5
@@ -135,6 +143,37 @@ def test_llm_is_built_from_the_checkpoint_with_the_limits_and_seed(fake_vllm):
         {"image": 2},
         None,
     )
+
+
+def test_the_cpu_build_gets_a_bounded_kv_cache(fake_vllm, monkeypatch):
+    monkeypatch.delenv("VLLM_CPU_KVCACHE_SPACE", raising=False)
+    monkeypatch.setattr("evaluators.vllm_generator.vllm_cpu_build", lambda: True)
+    VLLMGenerator("/c", SAMPLED, processor=FakeProcessor(), dtype="float32")
+    kwargs = FakeLLM.instances[-1].kwargs
+    assert (kwargs["kv_cache_memory_bytes"], kwargs["dtype"]) == (CPU_KV_CACHE_BYTES, "float32")
+    VLLMGenerator("/c", SAMPLED, processor=FakeProcessor(), kv_cache_memory_bytes=123)
+    assert FakeLLM.instances[-1].kwargs["kv_cache_memory_bytes"] == 123
+    monkeypatch.setenv("VLLM_CPU_KVCACHE_SPACE", "4")  # vLLM's own setting wins
+    VLLMGenerator("/c", SAMPLED, processor=FakeProcessor())
+    assert "kv_cache_memory_bytes" not in FakeLLM.instances[-1].kwargs
+
+
+def test_vllm_cpu_build_is_read_from_package_metadata(monkeypatch):
+    versions = {"vllm-cpu": "0.32.0"}
+
+    def version(dist):
+        if dist not in versions:
+            raise importlib.metadata.PackageNotFoundError(dist)
+        return versions[dist]
+
+    monkeypatch.setattr(importlib.metadata, "version", version)
+    assert vllm_cpu_build()
+    versions.clear()
+    assert not vllm_cpu_build()
+    versions["vllm"] = "0.33.0"
+    assert not vllm_cpu_build()
+    versions["vllm"] = "0.12.0+cpu"
+    assert vllm_cpu_build()
 
 
 def test_greedy_requests_carry_the_chat_text_and_image_in_order(fake_vllm):
