@@ -35,9 +35,11 @@ from evaluators import (
 from evaluators.lmms import (
     DEFAULT_MODEL,
     EXTRACTIONS,
+    LmmsBenchmark,
     evaluate_lmms,
     is_lmms_benchmark,
     lmms_eval_location,
+    parse_lmms_task,
 )
 from mixopt.errors import MixoptError
 from rlvr.domains import default_registry
@@ -62,11 +64,15 @@ def parse_benchmarks(text: str) -> list[str]:
     return [name.strip() for name in text.split(",") if name.strip()]
 
 
-def split_benchmarks(names: list[str], domain_benchmarks: tuple[str, ...]) -> tuple[list, list]:
+def split_benchmarks(
+    names: list[str], domain_benchmarks: tuple[str, ...], lmms_tasks: tuple[LmmsBenchmark, ...] = ()
+) -> tuple[list, list]:
     """``(in-domain names, lmms-eval names)``: a registered domain with a test split keeps its
-    name; otherwise the reference's out-of-domain names (chartqa, infovqa, mathvista, mmmu) go
-    to lmms-eval."""
-    ood = [n for n in names if n not in domain_benchmarks and is_lmms_benchmark(n)]
+    name; otherwise the reference's out-of-domain names (chartqa, infovqa, mathvista, mmmu) and
+    the ``--lmms-task`` names go to lmms-eval."""
+    ood = [
+        n for n in names if n not in domain_benchmarks and is_lmms_benchmark(n, lmms_tasks)
+    ]
     return [n for n in names if n not in ood], ood
 
 
@@ -157,6 +163,12 @@ def eval_checkpoint(
     ] = "rule",
     lmms_timeout: Annotated[float | None, typer.Option(
         min=1, help="Seconds before the lmms-eval run is stopped (default: none).")] = None,
+    lmms_task: Annotated[list[str] | None, typer.Option(
+        "--lmms-task", help="Another lmms-eval task as TASK:METRIC (repeatable); name TASK in "
+        "--benchmarks to score it (out of domain).")] = None,
+    lmms_include_path: Annotated[Path | None, typer.Option(
+        exists=True, file_okay=False, help="Folder of lmms-eval task YAMLs for --lmms-task "
+        "(lmms-eval's --include_path).")] = None,
 ) -> None:
     """Score a checkpoint on the held-out test splits of domains (and, through lmms-eval, on
     chartqa, infovqa, mathvista, mmmu); write eval.json."""
@@ -171,7 +183,8 @@ def eval_checkpoint(
         raise MixoptError(f"--mathvista-extraction must be {' or '.join(EXTRACTIONS)}")
     with _as_mixopt_errors():
         registry = default_registry(domain_file or ())
-        in_domain, ood = split_benchmarks(names, benchmark_names(registry))
+        user_tasks = tuple(parse_lmms_task(text) for text in lmms_task or ())
+        in_domain, ood = split_benchmarks(names, benchmark_names(registry), user_tasks)
         if ood:
             lmms_eval_location()  # not installed: say how, before any generation
         client = None
@@ -196,7 +209,7 @@ def eval_checkpoint(
                 checkpoint, ood, output_path=out.parent / f"{out.stem}.lmms",
                 mathvista_extraction=mathvista_extraction, limit=limit,
                 batch_size=batch_size, model=lmms_model, model_args=extra_args,
-                timeout_s=lmms_timeout,
+                tasks=user_tasks, include_path=lmms_include_path, timeout_s=lmms_timeout,
             )
             merged = {**result.benchmarks, **scores}
             result = result.model_copy(update={

@@ -97,3 +97,23 @@ def test_in_and_out_of_domain_in_one_result(tmp_path, capsys, monkeypatch, tiny_
     assert [b.kind for b in result.benchmarks.values()] == ["out_of_domain", "in_domain"]
     assert set(result.objectives) == {"in_score", "out_score"}
     assert result.objectives["out_score"] == pytest.approx(0.625)
+
+
+def test_a_user_lmms_task_is_routed_to_lmms_eval():
+    from evaluators.lmms import parse_lmms_task
+
+    tasks = (parse_lmms_task("mixopt_synth_chart:accuracy"),)
+    assert split_benchmarks(["synth_chart", "mixopt_synth_chart"], ("synth_chart",), tasks) == (
+        ["synth_chart"], ["mixopt_synth_chart"])
+    # without --lmms-task the same name is neither a domain nor lmms-eval's: left in-domain,
+    # where the evaluator refuses it by name
+    assert split_benchmarks(["mixopt_synth_chart"], ("synth_chart",)) == (
+        ["mixopt_synth_chart"], [])
+
+
+def test_a_malformed_lmms_task_is_one_line(tmp_path, capsys):
+    code, _, err = run_main(
+        ["eval", "--checkpoint", str(tmp_path), "--benchmarks", "mytask",
+         "--lmms-task", "mytask"], capsys)
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "TASK:METRIC" in err
