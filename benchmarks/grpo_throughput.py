@@ -21,8 +21,10 @@ What it does:
    same token length unless ``--varied-prompts``: with prompts of different lengths, TRL 1.16 +
    transformers 5.17 crashed in Qwen2-VL's ``get_rope_index`` ("shape mismatch") on the H200.
 3. Times GRPO steps for each configuration named in ``--configs``, each on a freshly loaded
-   copy of the same model and the same data: the model is loaded as `run_training` loads it
-   (`load_model_and_processor(dtype="auto")`, vision tower frozen) and trained by TRL's
+   copy of the same model and the same data: the model is loaded in the checkpoint's dtype
+   (`load_model_and_processor(dtype="auto")`: bfloat16 weights, as `run_training` loaded it
+   until 2026-11-29; it now keeps float32 master weights by default, `grpo.weights_dtype`, and
+   benchmarks/multi_gpu_train.py times that real path), vision tower frozen, and trained by TRL's
    `GRPOTrainer` with the domains' reward (`domain_reward`).
 
    - ``trl-default``: `GRPOConfig` defaults except what the measurement needs (bf16,

@@ -105,6 +105,15 @@ class GRPOSettings(BaseModel):
     bf16: StrictBool | None = Field(
         default=None, description="bfloat16 mixed precision; None: on when a GPU is present."
     )
+    weights_dtype: Literal["float32", "bfloat16", "auto"] = Field(
+        default="float32",
+        description="dtype the policy's weights are loaded and updated in. float32 (TRL's own "
+        "default): master weights in float32, compute in bfloat16 when bf16 is on. bfloat16 or "
+        "auto (the checkpoint's dtype, bfloat16 for Qwen2-VL) halve the weight and optimizer "
+        "memory, but updates below a weight's bfloat16 spacing (~1e-4 for |w| ~ 0.03) are lost: "
+        "at the reference's learning rate of 1e-6 full fine-tuning then barely moves. Fine with "
+        "LoRA (the adapters stay float32).",
+    )
     gradient_checkpointing: StrictBool | None = Field(
         default=None,
         description="Recompute activations in the backward pass (less memory, ~30% slower); "

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import torch
 import yaml
 from torch import nn
 from transformers import GenerationConfig, PreTrainedModel, ProcessorMixin, TrainerCallback
@@ -98,7 +99,7 @@ def run_training(
 
     # -- build: data, model, tracking, trainer
     data = build_training_data(job, registry)
-    model, processor = load_model_and_processor(job.model, dtype="auto")
+    model, processor = load_model_and_processor(job.model, dtype=weights_dtype(job))
     prepare_processor_for_training(processor)
     check_prompt_lengths(data, processor, job.grpo.max_prompt_length)
     if job.grpo.freeze_vision_tower:
@@ -169,6 +170,17 @@ def run_training(
         if created_run:
             client.set_terminated(run_id, status="FINISHED")
     return done
+
+
+def weights_dtype(job: TrainJob) -> torch.dtype | str:
+    """The dtype the policy is loaded in: ``job.grpo.weights_dtype`` (``"auto"`` is passed on).
+
+    float32 by default, as TRL loads a model it is given by name: `from_pretrained` in
+    transformers 5 keeps a checkpoint's bfloat16, and AdamW steps of ~lr (1e-6) vanish when
+    added to bfloat16 weights (8 mantissa bits: the spacing near 0.03 is 1.2e-4).
+    """
+    name = job.grpo.weights_dtype
+    return "auto" if name == "auto" else getattr(torch, name)
 
 
 def prepare_processor_for_training(processor: ProcessorMixin) -> ProcessorMixin:
