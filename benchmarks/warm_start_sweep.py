@@ -8,7 +8,8 @@ one is present, and every ``--eval-every`` steps scores teacher-forced predictio
 test records of every training domain: the argmax accuracy of the digits of the reasoning
 (grid cells, bar values, lengths: what the picture shows, i.e. perception) and of the answer
 letter/box tokens given the correct reasoning. Configurations (joined with ``+``): ``lrX``
-(peak learning rate), ``bsN`` (batch size), ``fixed`` (constant reasoning text). Writes JSON.
+(peak learning rate), ``bsN`` (batch size), ``fixed`` (constant reasoning text), ``hN`` (text
+width N). Writes JSON.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from rlvr.domains.synthetic import make_record
 from rlvr.domains.synthetic.answers import reference_completion
 from rlvr.domains.synthetic.domains import TEST_SEED
 from rlvr.models.loading import load_model_and_processor
-from rlvr.models.tiny import build_tiny_qwen2vl
+from rlvr.models.tiny import TinyModelConfig, build_tiny_qwen2vl
 from rlvr.models.warm_start import (
     IGNORE_INDEX,
     SupervisedExample,
@@ -51,6 +52,12 @@ def parse(name: str, steps: int) -> WarmStartRecipe:
             fields["batch_size"] = int(part[2:])
         elif part == "fixed":
             fields["thinking"] = "fixed"
+        elif part.startswith("h"):  # text width: hN (heads of 16 dims, MLP 2N, KV heads half)
+            width = int(part[1:])
+            fields["model"] = TinyModelConfig(
+                hidden_size=width, intermediate_size=2 * width, num_heads=width // 16,
+                num_kv_heads=width // 32,
+            )
         elif part.startswith("wu"):
             fields["warmup_steps"] = int(part[2:])
         else:

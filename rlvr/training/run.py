@@ -29,6 +29,7 @@ from rlvr.job import TrainJob
 from rlvr.models import load_model_and_processor
 from rlvr.models.qwen2vl_tokens import IMAGE_PAD, VIDEO_PAD, VISION_END, VISION_PAD, VISION_START
 from rlvr.training.dataset import build_training_data
+from rlvr.training.distributed import is_main_process
 from rlvr.training.errors import OutputDirConflictError, ProcessCountError
 from rlvr.training.grpo_config import (
     compile_decoding,
@@ -90,7 +91,7 @@ def run_training(
             f"process(es) were launched; launch with `accelerate launch --num_processes "
             f"{job.grpo.num_processes}` or change grpo.num_processes"
         )
-    main_process = int(os.environ.get("RANK", "0")) == 0
+    main_process = is_main_process()
     output_dir = job.output_dir
     previous = read_result(output_dir)
     if previous is not None and previous.complete:

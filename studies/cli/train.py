@@ -22,6 +22,7 @@ from rlvr.config_files import validation_error_lines
 from rlvr.domains import default_registry
 from rlvr.job import KNOWN_DOMAINS, TrainJob, load_job, save_job
 from rlvr.training import RESULT_FILE, TrainResult, run_training
+from rlvr.training.distributed import is_main_process
 from studies.cli.rlvr_errors import as_mixopt_errors
 
 QUICK_JOB_FILE = "job.yaml"
@@ -170,4 +171,5 @@ def train(
         typer.echo(f"job written to {path}")
     with as_mixopt_errors():
         result = run_training(job)
-    _summary(result, job.output_dir)
+    if is_main_process():  # under `accelerate launch` every rank gets here
+        _summary(result, job.output_dir)
