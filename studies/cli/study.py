@@ -297,6 +297,9 @@ def demo(
     limit: Annotated[int | None, typer.Option(help="Test records per benchmark.")] = None,
     parallelism: Annotated[int | None, typer.Option(help="Trials at once.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the base model.")] = 0,
+    base_steps: Annotated[int | None, typer.Option(
+        min=1, help="Supervised warm-start steps of the base model (default: the recipe's, "
+        "700; more steps teach the tiny model to see: docs/PERFORMANCE.md section 7).")] = None,
 ) -> None:
     """The embedded demo: build (or reuse) a warm-started tiny model, then run a real study of
     GRPO trials on synthetic domains on this CPU (studies/examples/demo_synthetic.yaml)."""
@@ -307,8 +310,14 @@ def demo(
     console = Console(stderr=True)
     started = time.perf_counter()
     console.print("base model: building or reusing the warm-started tiny model ...")
+    recipe = None
+    if base_steps is not None:
+        from rlvr.models.warm_start import WarmStartRecipe
+
+        recipe = WarmStartRecipe(steps=base_steps)
     config = prepare_demo(out, DemoSettings(max_trials=max_trials, max_steps=max_steps,
-                                            limit=limit, parallelism=parallelism, seed=seed))
+                                            limit=limit, parallelism=parallelism, seed=seed,
+                                            warm_start=recipe))
     console.print(f"base model ready ({time.perf_counter() - started:.0f} s); study {config}")
     run_with_progress(config)
     console.print(f"demo wall time: {time.perf_counter() - started:.0f} s")
