@@ -2,8 +2,8 @@
 
     python benchmarks/warm_start_sweep.py --configs lr1e-3,lr3e-3 --steps 4000 --eval-every 500
 
-Trains the tiny Qwen2-VL of `rlvr.models.tiny` on the synthetic training splits exactly as
-`rlvr.models.warm_start.train_supervised` does (same examples, batches, schedule), on a GPU when
+Trains the tiny Qwen2-VL of `rlvr.models.tiny` on the synthetic training splits with
+`rlvr.models.warm_start.train_supervised` (same examples, batches, schedule), on a GPU when
 one is present, and every ``--eval-every`` steps scores teacher-forced predictions on held-out
 test records of every training domain: the argmax accuracy of the digits of the reasoning
 (grid cells, bar values, lengths: what the picture shows, i.e. perception) and of the answer
@@ -36,10 +36,9 @@ from rlvr.models.warm_start import (
     IGNORE_INDEX,
     SupervisedExample,
     WarmStartRecipe,
-    _batches,
     _examples,
-    _lr_factor,
     collate,
+    train_supervised,
 )
 
 
@@ -118,44 +117,23 @@ def run(name: str, args, device: str) -> dict:
     build_tiny_qwen2vl(folder, seed=args.seed, config=recipe.model)
     model, processor = load_model_and_processor(folder, attn_implementation="sdpa")
     model.to(device)
-    import random
+    curve: list[dict] = []
+    started = time.perf_counter()
 
-    rng = random.Random(args.seed)
-    decay, no_decay = [], []
-    for pname, parameter in model.named_parameters():
-        (no_decay if parameter.ndim < 2 or "norm" in pname else decay).append(parameter)
-    optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": recipe.weight_decay},
-         {"params": no_decay, "weight_decay": 0.0}],
-        lr=recipe.learning_rate, betas=(0.9, 0.98),
-    )
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: _lr_factor(step, recipe.steps, recipe)
-    )
-    order = _batches([e.domain for e in examples], recipe.batch_size, rng)
-    torch.manual_seed(args.seed)
-    curve, losses, started = [], [], time.perf_counter()
-    model.train()
-    for step in range(recipe.steps):
-        chosen = [examples[i] for i in next(order)]
-        batch = {k: v.to(device) for k, v in collate(processor, chosen).items()}
-        loss = model(**batch).loss
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), recipe.max_grad_norm)
-        optimizer.step()
-        schedule.step()
-        losses.append(float(loss.detach()))
-        if (step + 1) % args.eval_every == 0 or step + 1 == recipe.steps:
-            point = {"step": step + 1, "loss": round(sum(losses[-50:]) / len(losses[-50:]), 4),
+    def on_step(done: int, losses: list[float]) -> None:
+        if done % args.eval_every == 0 or done == recipe.steps:
+            recent = losses[-50:]
+            point = {"step": done, "loss": round(sum(recent) / len(recent), 4),
                      "seconds": round(time.perf_counter() - started, 1),
                      **score(model, processor, tests, device)}
             curve.append(point)
             print(name, json.dumps(point), flush=True)
-        if step + 1 in args.save_at:
-            saved = args.work / f"{name.replace('+', '_')}-step{step + 1}"
+        if done in args.save_at:
+            saved = args.work / f"{name.replace('+', '_')}-step{done}"
             model.save_pretrained(saved)
             processor.save_pretrained(saved)
+
+    train_supervised(model, processor, examples, recipe=recipe, seed=args.seed, on_step=on_step)
     return {"config": name, "recipe": dataclasses.asdict(recipe) | {"model": None}, "curve": curve}
 
 

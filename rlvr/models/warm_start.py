@@ -38,7 +38,7 @@ import random
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -244,15 +244,18 @@ def train_supervised(
     *,
     recipe: WarmStartRecipe,
     seed: int,
+    on_step: Callable[[int, list[float]], None] | None = None,
 ) -> list[float]:
     """Train ``model`` in place (loss on the completions); the loss of every step.
 
     Args:
-        model: the model, trained in place.
+        model: the model, trained in place; batches go to the device of its parameters.
         processor: its processor.
         examples: what is learnt (prompt, image, completion, domain).
         recipe: steps, batch size, learning rate and its schedule, weight decay, clipping.
         seed: the order of the examples.
+        on_step: called after every step with the number of steps done and the losses so far
+            (benchmarks/warm_start_sweep.py scores held-out records there).
 
     Each batch holds examples of one domain (their lengths are alike: little padding); the
     domains take turns in a seeded order and each domain's examples are visited
@@ -277,12 +280,13 @@ def train_supervised(
         optimizer, lambda step: _lr_factor(step, total, recipe)
     )
     losses: list[float] = []
+    device = next(model.parameters()).device
     model.train()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         for step in range(total):
             batch = collate(processor, [examples[i] for i in next(order)])
-            loss = model(**batch).loss
+            loss = model(**{key: value.to(device) for key, value in batch.items()}).loss
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), recipe.max_grad_norm)
@@ -292,6 +296,8 @@ def train_supervised(
             if (step + 1) % 50 == 0:
                 recent = _mean(losses[-50:])
                 _LOG.info("warm start step %d/%d: loss %.4f", step + 1, total, recent)
+            if on_step is not None:
+                on_step(step + 1, losses)
     return losses
 
 
