@@ -299,7 +299,7 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed of the base model.")] = 0,
     base_steps: Annotated[int | None, typer.Option(
         min=1, help="Supervised warm-start steps of the base model (default: the recipe's, "
-        "700; more steps teach the tiny model to see: docs/PERFORMANCE.md section 7).")] = None,
+        "2000; more see better and take longer: docs/PERFORMANCE.md section 7).")] = None,
 ) -> None:
     """The embedded demo: build (or reuse) a warm-started tiny model, then run a real study of
     GRPO trials on synthetic domains on this CPU (studies/examples/demo_synthetic.yaml)."""
