@@ -17,28 +17,18 @@ from transformers import AutoProcessor
 from rlvr.models import (
     ImageOnlyQwen2VLProcessor,
     ModelLoadError,
-    TinyModelConfig,
     build_tiny_qwen2vl,
     default_attn_implementation,
     load_model_and_processor,
     load_processor,
     torchvision_available,
 )
-
-SMALL = TinyModelConfig(
-    vocab_size=300,
-    hidden_size=64,
-    intermediate_size=128,
-    corpus_samples=20,
-    num_heads=4,
-    num_kv_heads=2,
-    mrope_section=(2, 3, 3),
-)
+from tests.rlvr.models.small import SMALL_MODEL
 
 
 @pytest.fixture(scope="module")
 def tiny_folder(tmp_path_factory) -> Path:
-    return build_tiny_qwen2vl(tmp_path_factory.mktemp("tiny") / "model", seed=0, config=SMALL)
+    return build_tiny_qwen2vl(tmp_path_factory.mktemp("tiny") / "model", seed=0, config=SMALL_MODEL)
 
 
 def load_error(source: str) -> str:

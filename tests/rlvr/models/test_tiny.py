@@ -23,17 +23,7 @@ from rlvr.models import (
     read_recipe,
 )
 from rlvr.models.qwen2vl_tokens import IM_END, IMAGE_PAD, VIDEO_PAD, VISION_END, VISION_START
-
-# Smaller than the default recipe where the test is about caching, not about the model.
-SMALL = TinyModelConfig(
-    vocab_size=300,
-    hidden_size=64,
-    intermediate_size=128,
-    corpus_samples=20,
-    num_heads=4,
-    num_kv_heads=2,
-    mrope_section=(2, 3, 3),
-)
+from tests.rlvr.models.small import SMALL_MODEL
 
 
 def image_message(text: str) -> list[dict]:
@@ -144,14 +134,14 @@ def test_same_seed_same_weights_and_global_rng_untouched(tiny_folder, tmp_path):
 
 
 def test_ensure_reuses_a_matching_folder_and_rebuilds_on_a_new_recipe(tmp_path):
-    folder = ensure_tiny_qwen2vl(tmp_path, seed=3, config=SMALL)
+    folder = ensure_tiny_qwen2vl(tmp_path, seed=3, config=SMALL_MODEL)
     marker = folder / "marker"
     marker.write_text("kept while the recipe matches")
-    assert ensure_tiny_qwen2vl(tmp_path, seed=3, config=SMALL) == folder
+    assert ensure_tiny_qwen2vl(tmp_path, seed=3, config=SMALL_MODEL) == folder
     assert marker.exists()
 
-    changed = dataclasses.replace(SMALL, corpus_samples=21)
-    assert changed.recipe_hash() != SMALL.recipe_hash()
+    changed = dataclasses.replace(SMALL_MODEL, corpus_samples=21)
+    assert changed.recipe_hash() != SMALL_MODEL.recipe_hash()
     assert ensure_tiny_qwen2vl(tmp_path, seed=3, config=changed) == folder
     assert not marker.exists()
     assert read_recipe(folder)["recipe_hash"] == changed.recipe_hash()
@@ -160,10 +150,10 @@ def test_ensure_reuses_a_matching_folder_and_rebuilds_on_a_new_recipe(tmp_path):
 
 
 def test_interrupted_build_is_not_taken_as_cached(tmp_path):
-    folder = ensure_tiny_qwen2vl(tmp_path, seed=0, config=SMALL)
+    folder = ensure_tiny_qwen2vl(tmp_path, seed=0, config=SMALL_MODEL)
     (folder / "tiny_recipe.json").unlink()
     (folder / "marker").write_text("stale")
-    ensure_tiny_qwen2vl(tmp_path, seed=0, config=SMALL)
+    ensure_tiny_qwen2vl(tmp_path, seed=0, config=SMALL_MODEL)
     assert not (folder / "marker").exists()
 
 

@@ -12,7 +12,7 @@ import torch
 from safetensors.torch import load_file
 
 from rlvr.domains import default_registry, load_records, prompt_messages
-from rlvr.models import TinyModelConfig, load_model_and_processor
+from rlvr.models import load_model_and_processor
 from rlvr.models.qwen2vl_tokens import IM_END
 from rlvr.models.warm_start import (
     IGNORE_INDEX,
@@ -25,16 +25,8 @@ from rlvr.models.warm_start import (
     read_warm_start_recipe,
     warm_start_folder,
 )
+from tests.rlvr.models.small import SMALL_MODEL
 
-SMALL_MODEL = TinyModelConfig(
-    vocab_size=300,
-    hidden_size=64,
-    intermediate_size=128,
-    corpus_samples=20,
-    num_heads=4,
-    num_kv_heads=2,
-    mrope_section=(2, 3, 3),
-)
 SMALL = WarmStartRecipe(
     model=SMALL_MODEL,
     domains=("synth_spatial", "synth_ground"),
