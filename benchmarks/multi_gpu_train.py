@@ -12,7 +12,7 @@ What it does, per process count N of ``--processes``:
 2. writes a `TrainJob` with ``grpo.num_processes = N``, ``--completions`` completions per device
    and step, our GPU defaults otherwise, MLflow in a sqlite file;
 3. runs the documented command, ``accelerate launch --num_processes N MIXOPT train job.yaml``,
-   as a subprocess (MIXOPT is ``mixopt`` on PATH, or ``python -m studies.cli`` where it is not
+   as a subprocess (MIXOPT is ``mixopt`` on PATH, or ``--module studies.cli`` where it is not
    installed);
 4. checks what a user relies on: exit status 0, one ``train_result.json`` (complete, the
    steps asked, the samples per domain), one MLflow run holding the curves, the ``final/``
@@ -33,7 +33,6 @@ import json
 import os
 import platform
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -43,17 +42,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.grpo_throughput import DOMAIN, build_model_folder, write_domain
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from studies.launchers.local import free_port
 
 
 def _mixopt() -> list[str]:
+    """How accelerate launches ``mixopt``: its script, or the module where it is not installed."""
     found = shutil.which("mixopt")
-    return [found] if found else ["-m", "studies.cli"]
+    return [found] if found else ["--module", "studies.cli"]
 
 
 def _job(args, model: Path, domain_file: Path, out: Path, processes: int) -> dict:
@@ -77,11 +72,8 @@ def _job(args, model: Path, domain_file: Path, out: Path, processes: int) -> dic
     }
 
 
-def _steady_seconds_per_step(tracking_uri: str, run_id: str, warmup: int) -> tuple[float, float]:
+def _steady_seconds_per_step(client, run_id: str, warmup: int) -> tuple[float, float]:
     """Seconds per step after ``warmup`` steps and the mean completion length, from MLflow."""
-    from mlflow.tracking import MlflowClient
-
-    client = MlflowClient(tracking_uri)
     loss = sorted(client.get_metric_history(run_id, "loss"), key=lambda m: m.step)
     lengths = client.get_metric_history(run_id, "completions/mean_length")
     if len(loss) <= warmup + 1:
@@ -102,12 +94,9 @@ def run(args, processes: int, model: Path, domain_file: Path, work: Path) -> dic
     (out / "job.yaml").write_text(yaml.safe_dump(job, sort_keys=False), encoding="utf-8")
     command = [
         "accelerate", "launch", "--num_processes", str(processes), "--num_machines", "1",
-        "--main_process_port", str(_free_port()),
+        "--main_process_port", str(free_port()),
     ]
-    entry = _mixopt()
-    command += (["--module", "studies.cli"] if entry[0] == "-m" else entry) + [
-        "train", str(out / "job.yaml")
-    ]
+    command += [*_mixopt(), "train", str(out / "job.yaml")]
     started = time.perf_counter()
     with open(out / "launch.log", "w", encoding="utf-8") as log:
         status = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT).returncode
@@ -117,24 +106,22 @@ def run(args, processes: int, model: Path, domain_file: Path, work: Path) -> dic
     if status != 0:
         record["log_tail"] = (out / "launch.log").read_text(encoding="utf-8")[-3000:]
         return record
-    result = json.loads((out / "train" / "train_result.json").read_text(encoding="utf-8"))
-    seconds, length = _steady_seconds_per_step(
-        job["tracking"]["mlflow_tracking_uri"], result["mlflow_run_id"], args.warmup_steps
-    )
     from mlflow.tracking import MlflowClient
 
-    runs = MlflowClient(job["tracking"]["mlflow_tracking_uri"]).search_runs(
-        [e.experiment_id for e in MlflowClient(job["tracking"]["mlflow_tracking_uri"])
-         .search_experiments()]
-    )
+    from rlvr.training import read_result
+
+    result = read_result(out / "train")
+    client = MlflowClient(job["tracking"]["mlflow_tracking_uri"])
+    seconds, length = _steady_seconds_per_step(client, result.mlflow_run_id, args.warmup_steps)
+    runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
     completions = processes * args.completions
     record.update(
-        complete=result["complete"],
-        steps=result["steps"],
-        samples=result["samples"],
-        runtime_seconds=result["runtime_seconds"],
+        complete=result.complete,
+        steps=result.steps,
+        samples=result.samples,
+        runtime_seconds=result.runtime_seconds,
         mlflow_runs=len(runs),
-        final_loadable=(Path(result["final_checkpoint"]) / "config.json").is_file(),
+        final_loadable=(Path(result.final_checkpoint) / "config.json").is_file(),
         steady_seconds_per_step=round(seconds, 3),
         completions_per_step=completions,
         completions_per_second=round(completions / seconds, 2),

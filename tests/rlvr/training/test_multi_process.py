@@ -3,7 +3,6 @@ CPU, the same launcher path NCCL takes on GPUs); rank 0 alone writes and logs.""
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,13 +11,8 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from rlvr.training import read_result
+from studies.launchers.local import free_port
 from tests.rlvr.training.conftest import tiny_job
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _launch(job_file: Path, processes: int, cwd: Path) -> subprocess.CompletedProcess:
@@ -28,7 +22,7 @@ def _launch(job_file: Path, processes: int, cwd: Path) -> subprocess.CompletedPr
         pytest.fail("accelerate and mixopt must be installed in the test environment")
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
     command = [str(accelerate), "launch", "--multi_gpu", "--num_processes", str(processes),
-               "--num_machines", "1", "--main_process_port", str(_free_port()),
+               "--num_machines", "1", "--main_process_port", str(free_port()),
                mixopt, "train", str(job_file)]
     return subprocess.run(command, capture_output=True, text=True, cwd=cwd, env=env,
                           timeout=300)
