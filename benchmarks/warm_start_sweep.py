@@ -26,18 +26,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rlvr.domains import default_registry, prompt_messages
-from rlvr.domains.synthetic import make_record
-from rlvr.domains.synthetic.answers import reference_completion
-from rlvr.domains.synthetic.domains import TEST_SEED
 from rlvr.models.loading import load_model_and_processor
 from rlvr.models.tiny import TinyModelConfig, build_tiny_qwen2vl
 from rlvr.models.warm_start import (
     IGNORE_INDEX,
-    SupervisedExample,
     WarmStartRecipe,
-    _examples,
     collate,
+    supervised_examples,
     train_supervised,
 )
 
@@ -62,20 +57,6 @@ def parse(name: str, steps: int) -> WarmStartRecipe:
         else:
             raise SystemExit(f"unknown part {part!r}")
     return WarmStartRecipe(**fields)
-
-
-def held_out(recipe: WarmStartRecipe, n: int) -> list[SupervisedExample]:
-    registry = default_registry()
-    examples = []
-    for name in recipe.domains:
-        spec = registry.get(name)
-        for index in range(n):
-            record = make_record(spec.source.task, TEST_SEED, index)
-            examples.append(
-                SupervisedExample(name, prompt_messages(spec, record.problem), record.image,
-                                  reference_completion(record))
-            )
-    return examples
 
 
 @torch.no_grad()
@@ -111,8 +92,8 @@ def score(model, processor, examples, device) -> dict:
 
 def run(name: str, args, device: str) -> dict:
     recipe = parse(name, args.steps)
-    examples = _examples(recipe)
-    tests = held_out(recipe, args.test_records)
+    examples = supervised_examples(recipe)
+    tests = supervised_examples(recipe, split="test", per_domain=args.test_records)
     folder = args.work / f"base-{name}"
     build_tiny_qwen2vl(folder, seed=args.seed, config=recipe.model)
     model, processor = load_model_and_processor(folder, attn_implementation="sdpa")

@@ -216,7 +216,7 @@ def build_warm_started(out_dir: Path, *, seed: int, recipe: WarmStartRecipe | No
     recipe = recipe or WarmStartRecipe()
     out_dir = Path(out_dir)
     started = time.perf_counter()
-    examples = _examples(recipe)
+    examples = supervised_examples(recipe)
     with tempfile.TemporaryDirectory(prefix="tiny-base-") as base:
         build_tiny_qwen2vl(Path(base), seed=seed, config=recipe.model)
         model, processor = load_model_and_processor(base, attn_implementation="sdpa")
@@ -345,17 +345,32 @@ def collate(processor: Any, examples: Sequence[SupervisedExample]) -> dict[str, 
     return {**batch, "labels": labels}
 
 
-def _examples(recipe: WarmStartRecipe) -> list[SupervisedExample]:
-    """The training examples: the first records of each domain's ``train`` split, drawn by
-    its task's generator (which also writes the templated reasoning), prompted as in training."""
+def supervised_examples(
+    recipe: WarmStartRecipe,
+    *,
+    split: Literal["train", "test"] = "train",
+    per_domain: int | None = None,
+) -> list[SupervisedExample]:
+    """The examples of the recipe's domains: the first records of each domain's ``split``
+    (``recipe.records_per_domain``, or ``per_domain``, at most), drawn by its task's generator
+    (which also writes the templated reasoning), prompted as in training.
+
+    ``split="test"`` gives the held-out records the warm start never learns
+    (benchmarks/warm_start_sweep.py scores them).
+
+    Raises:
+        ValueError: a domain of the recipe is not a synthetic one.
+    """
     registry = default_registry()
+    wanted = recipe.records_per_domain if per_domain is None else per_domain
     examples = []
     for name in recipe.domains:
         spec = registry.get(name)
-        source = spec.source
+        source = spec.source if split == "train" else spec.test_source
         if not isinstance(source, SyntheticSource):
-            raise ValueError(f"warm start domains must be synthetic; {name!r} is {source.kind}")
-        for index in range(min(source.n, recipe.records_per_domain)):
+            kind = getattr(source, "kind", "none")
+            raise ValueError(f"warm start domains must be synthetic; {name!r} is {kind}")
+        for index in range(min(source.n, wanted)):
             record = make_record(source.task, source.seed, index)
             if recipe.thinking == "fixed":
                 record = dataclasses.replace(record, thinking=FIXED_THINKING)
