@@ -67,6 +67,7 @@ def _job(args, model: Path, domain_file: Path, out: Path, processes: int) -> dic
             "per_device_train_batch_size": args.completions,
             "num_processes": processes,
             "max_completion_length": args.max_completion_length,
+            "weights_dtype": args.weights_dtype,
         },
         "tracking": {"mlflow_tracking_uri": f"sqlite:///{out / 'mlflow.db'}"},
     }
@@ -86,7 +87,7 @@ def _steady_seconds_per_step(client, run_id: str, warmup: int) -> tuple[float, f
 def run(args, processes: int, model: Path, domain_file: Path, work: Path) -> dict:
     import yaml
 
-    out = work / f"n{processes}"
+    out = work / f"n{processes}-{args.weights_dtype}"
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
@@ -120,6 +121,8 @@ def run(args, processes: int, model: Path, domain_file: Path, work: Path) -> dic
         steps=result.steps,
         samples=result.samples,
         runtime_seconds=result.runtime_seconds,
+        weights_dtype=args.weights_dtype,
+        peak_gpu_memory_gib=result.peak_gpu_memory_gib,
         mlflow_runs=len(runs),
         final_loadable=(Path(result.final_checkpoint) / "config.json").is_file(),
         steady_seconds_per_step=round(seconds, 3),
@@ -140,6 +143,8 @@ def main() -> None:
     parser.add_argument("--num-generations", type=int, default=8)
     parser.add_argument("--max-completion-length", type=int, default=256)
     parser.add_argument("--size", default="2b")
+    parser.add_argument("--weights-dtype", default="float32", choices=("float32", "bfloat16"),
+                        help="grpo.weights_dtype: float32 master weights (the default) or bf16")
     parser.add_argument("--image-px", type=int, default=224)
     parser.add_argument("--work", type=Path, default=Path("multi_gpu_work"))
     parser.add_argument("--out", type=Path, default=Path("multi_gpu.json"))

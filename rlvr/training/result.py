@@ -38,6 +38,9 @@ class TrainResult:
         mlflow_run_id: the MLflow run holding the curves.
         mlflow_tracking_uri: its tracking URI (None: MLflow's default).
         resumed_from: the checkpoint this attempt resumed from, or None.
+        peak_gpu_memory_gib: the most GPU memory that PyTorch allocated on this (the main)
+            process's device during this attempt, GiB (`torch.cuda.max_memory_allocated`);
+            None without CUDA.
         schema_version: version of this file format.
     """
 
@@ -50,6 +53,7 @@ class TrainResult:
     mlflow_run_id: str | None
     mlflow_tracking_uri: str | None = None
     resumed_from: str | None = None
+    peak_gpu_memory_gib: float | None = None
     schema_version: int = field(default=SCHEMA_VERSION)
 
     def to_json(self) -> str:

@@ -37,6 +37,7 @@ from rlvr.training.grpo_config import (
     lora_config,
     require_generation_backend,
 )
+from rlvr.training.mixed_precision import rotary_in_autocast_dtype
 from rlvr.training.out_of_memory import out_of_memory_as_error
 from rlvr.training.prompt_length import check_prompt_lengths
 from rlvr.training.result import TrainResult, read_result, write_result
@@ -105,6 +106,8 @@ def run_training(
     check_prompt_lengths(data, processor, job.grpo.max_prompt_length)
     if job.grpo.freeze_vision_tower:
         freeze_vision_tower(model)
+    if compile_decoding(job):
+        rotary_in_autocast_dtype(model)  # a static KV cache needs keys and values of one dtype
     client = run_id = None
     created_run = False
     if main_process:
@@ -127,9 +130,12 @@ def run_training(
             mlflow_run_id=run_id,
             mlflow_tracking_uri=job.tracking.mlflow_tracking_uri,
             resumed_from=last_checkpoint,
+            peak_gpu_memory_gib=peak_gpu_memory_gib(),
         )
 
     started = time.monotonic()
+    if torch.cuda.is_available():
+        torch.cuda.reset_peak_memory_stats()
     try:
         if main_process:
             write_result(result(complete=False, steps=0, runtime=0.0, final=None), output_dir)
@@ -171,6 +177,14 @@ def run_training(
         if created_run:
             client.set_terminated(run_id, status="FINISHED")
     return done
+
+
+def peak_gpu_memory_gib() -> float | None:
+    """The most memory PyTorch has allocated on the current CUDA device, GiB (3 decimals);
+    None without CUDA."""
+    if not torch.cuda.is_available():
+        return None
+    return round(torch.cuda.max_memory_allocated() / 2**30, 3)
 
 
 def weights_dtype(job: TrainJob) -> torch.dtype | str:

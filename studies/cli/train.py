@@ -114,8 +114,10 @@ def _summary(result: TrainResult, output_dir: Path) -> None:
                       str(bad))
     console.print(table)
     resumed = f", resumed from {result.resumed_from}" if result.resumed_from else ""
+    memory = (f", peak GPU memory {result.peak_gpu_memory_gib:.1f} GiB"
+              if result.peak_gpu_memory_gib is not None else "")
     console.print(f"[bold]trained[/bold] {result.steps} steps in "
-                  f"{result.runtime_seconds:.1f} s{resumed}")
+                  f"{result.runtime_seconds:.1f} s{resumed}{memory}")
     console.print(f"final model: {result.final_checkpoint}")
     console.print(f"result: {output_dir / RESULT_FILE}")
     console.print(f"MLflow run: {result.mlflow_run_id}"
