@@ -32,6 +32,22 @@ def _run(data: dict, path: Path) -> list:
     return completed(outcome.trials)
 
 
+def _override(data: dict, assignment: str) -> None:
+    """Set ``data[a][b][c] = yaml(value)`` for ``"a.b.c=value"``; keeps the trial budget at
+    ``max_steps`` steps of prompts (``train.budget``) when the batch shape changes."""
+    key, sep, value = assignment.partition("=")
+    if not sep:
+        raise SystemExit(f"--set {assignment!r}: expected KEY=VALUE")
+    *parents, last = key.split(".")
+    node = data
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[last] = yaml.safe_load(value)
+    train = data["train"]
+    train["budget"] = max(1, train["max_steps"] * train["grpo"]["per_device_train_batch_size"]
+                          // train["grpo"]["num_generations"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path("runs/demo-signal"))
@@ -40,6 +56,11 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--model", type=Path, default=None,
                         help="base model folder (default: build/reuse the demo's)")
+    parser.add_argument("--parallelism", type=int, default=None, help="trials at once")
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="KEY=VALUE",
+                        help="change the demo config, e.g. train.grpo.learning_rate=1e-4 "
+                        "(dotted key, YAML value; repeatable)")
     args = parser.parse_args()
     started = time.perf_counter()
     out = args.out.absolute()
@@ -50,7 +71,10 @@ def main() -> None:
         model = ensure_warm_started(out / "models", seed=0)
     else:
         model = args.model
-    base = demo_config_data(model, out, DemoSettings(max_steps=args.max_steps, limit=args.limit))
+    base = demo_config_data(model, out, DemoSettings(max_steps=args.max_steps, limit=args.limit,
+                                                     parallelism=args.parallelism))
+    for override in args.overrides:
+        _override(base, override)
     n_design = base["search"]["initial_design"]["n"]
     seeds = [int(s) for s in args.seeds.split(",")]
 
@@ -69,7 +93,10 @@ def main() -> None:
     seed_sd = statistics.stdev(replicates) if len(replicates) > 1 else float("nan")
     report = {
         "command": "python benchmarks/demo_signal.py " + " ".join(
-            f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if v is not None),
+            f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()
+            if v is not None and k != "overrides") + "".join(f" --set {o}" for o in args.overrides),
+        "train": base["train"],
+        "eval_limit": base["eval"]["limit"],
         "objective": base["eval"]["objective"],
         "design": [{"weights": dict(r.weights), "objective": float(r.objective)}
                    for r in design_trials],

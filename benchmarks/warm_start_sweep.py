@@ -9,7 +9,7 @@ test records of every training domain: the argmax accuracy of the digits of the 
 (grid cells, bar values, lengths: what the picture shows, i.e. perception) and of the answer
 letter/box tokens given the correct reasoning. Configurations (joined with ``+``): ``lrX``
 (peak learning rate), ``bsN`` (batch size), ``fixed`` (constant reasoning text), ``hN`` (text
-width N). Writes JSON.
+width N), ``LN`` (text layers), ``vwN`` / ``vdN`` (vision width / depth). Writes JSON.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from rlvr.models.warm_start import (
 
 def parse(name: str, steps: int) -> WarmStartRecipe:
     fields: dict = {"steps": steps, "warmup_steps": min(20, steps)}
+    model: dict = {}
     for part in name.split("+"):
         if part.startswith("lr"):
             fields["learning_rate"] = float(part[2:])
@@ -48,14 +49,22 @@ def parse(name: str, steps: int) -> WarmStartRecipe:
             fields["thinking"] = "fixed"
         elif part.startswith("h"):  # text width: hN (heads of 16 dims, MLP 2N, KV heads half)
             width = int(part[1:])
-            fields["model"] = TinyModelConfig(
+            model.update(
                 hidden_size=width, intermediate_size=2 * width, num_heads=width // 16,
                 num_kv_heads=width // 32,
             )
+        elif part.startswith("L"):  # text decoder layers
+            model["num_layers"] = int(part[1:])
+        elif part.startswith("vw"):  # vision width (4 heads)
+            model["vision_embed_dim"] = int(part[2:])
+        elif part.startswith("vd"):  # vision depth
+            model["vision_depth"] = int(part[2:])
         elif part.startswith("wu"):
             fields["warmup_steps"] = int(part[2:])
         else:
             raise SystemExit(f"unknown part {part!r}")
+    if model:
+        fields["model"] = TinyModelConfig(**model)
     return WarmStartRecipe(**fields)
 
 

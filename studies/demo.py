@@ -7,6 +7,7 @@ config with its path filled in; the study itself is an ordinary one
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,9 +58,14 @@ def demo_config_data(model: Path, out: Path, settings: DemoSettings) -> dict[str
     return data
 
 
-def prepare_demo(out: Path, settings: DemoSettings | None = None) -> Path:
+def prepare_demo(
+    out: Path,
+    settings: DemoSettings | None = None,
+    on_base_step: Callable[[int, list[float]], None] | None = None,
+) -> Path:
     """Build or reuse the warm-started base model under ``out/models`` and write
-    ``out/demo.yaml``; returns the config's path.
+    ``out/demo.yaml``; returns the config's path. ``on_base_step(steps_done, losses)`` follows
+    a build of the base model (progress display).
 
     Raises:
         rlvr errors: the synthetic domains or the model cannot be built.
@@ -68,6 +74,8 @@ def prepare_demo(out: Path, settings: DemoSettings | None = None) -> Path:
 
     settings = settings or DemoSettings()
     out.mkdir(parents=True, exist_ok=True)
-    model = ensure_warm_started(out / "models", seed=settings.seed, recipe=settings.warm_start)
+    model = ensure_warm_started(
+        out / "models", seed=settings.seed, recipe=settings.warm_start, on_step=on_base_step
+    )
     data = demo_config_data(model, out, settings)
     return write_text_atomic(out / DEMO_CONFIG, yaml.safe_dump(data, sort_keys=False))

@@ -21,9 +21,10 @@ What it achieves (benchmarks/warm_start_sweep.py; docs/PERFORMANCE.md section 7)
 format at once, the answer given a correct reasoning within ~1000 steps, and *seeing* (the
 grid cells and bar values of the reasoning) only slowly: on held-out records the cells of
 the spatial task are at chance after 750 steps of 16, 0.42 after 1500, 0.64 after 3000, 0.85
-after 4500. The default's 2000 steps (~8.5 min on 2 CPU cores) are the most the demo's
-15 minutes allow (see `rlvr.domains.synthetic.scene` for what made the pictures learnable at
-all).
+after 4500 (text width 256). A text width of 128 (`DEMO_MODEL`) sees as fast per step at half
+the cost, so the default's 4500 steps take ~8 min on 2 CPU cores, the most the demo's 15
+minutes allow; the base is then above chance on every test split (see
+`rlvr.domains.synthetic.scene` for what made the pictures learnable at all).
 
 The result is cached: ``cache_dir / f"warm-qwen2vl-{hash}-seed{seed}"``, where ``hash`` covers
 the `WarmStartRecipe` (its tiny-model recipe hash, the synthetic generators' version and this
@@ -70,6 +71,10 @@ STATS_FILE = "warm_start_stats.json"
 IGNORE_INDEX = -100
 FIXED_THINKING = "look at the image"
 _LOG = logging.getLogger(__name__)
+# The warm start's model: the tiny model with a text width of 128 (8 heads of 16 dims). It
+# learns to see as fast per step as the 256-wide default and costs half as much per step on
+# 2 CPU cores (benchmarks/warm_start_sweep.py; docs/PERFORMANCE.md section 7).
+DEMO_MODEL = TinyModelConfig(hidden_size=128, intermediate_size=256, num_heads=8, num_kv_heads=4)
 
 
 @dataclass(frozen=True)
@@ -98,10 +103,10 @@ class WarmStartRecipe:
         ValueError: on invalid values (all problems at once).
     """
 
-    model: TinyModelConfig = field(default_factory=TinyModelConfig)
+    model: TinyModelConfig = field(default_factory=lambda: DEMO_MODEL)
     domains: tuple[str, ...] = TRAINING_DOMAINS + OUT_OF_DOMAIN
     records_per_domain: int = 2000
-    steps: int = 2000
+    steps: int = 4500
     batch_size: int = 16
     learning_rate: float = 1e-3
     warmup_steps: int = 20
@@ -169,7 +174,11 @@ def read_warm_start_recipe(folder: Path) -> dict | None:
 
 
 def ensure_warm_started(
-    cache_dir: Path, *, seed: int, recipe: WarmStartRecipe | None = None
+    cache_dir: Path,
+    *,
+    seed: int,
+    recipe: WarmStartRecipe | None = None,
+    on_step: Callable[[int, list[float]], None] | None = None,
 ) -> Path:
     """The warm-started tiny model of ``recipe`` and ``seed``, built once and cached.
 
@@ -177,6 +186,8 @@ def ensure_warm_started(
         cache_dir: folder of the cache (created).
         seed: seeds the tiny model's weights and the order of the training examples.
         recipe: the recipe; `WarmStartRecipe()` when None.
+        on_step: called after every training step of a build with the steps done and the
+            losses so far (progress display); not called when the model is cached.
 
     Returns:
         A model folder (`warm_start_folder`) that loads with
@@ -194,7 +205,7 @@ def ensure_warm_started(
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
     try:
-        build_warm_started(staging, seed=seed, recipe=recipe)
+        build_warm_started(staging, seed=seed, recipe=recipe, on_step=on_step)
         if folder.exists():
             if _is_built(folder, seed=seed, recipe=recipe):  # another process was faster
                 return folder
@@ -206,9 +217,16 @@ def ensure_warm_started(
     return folder
 
 
-def build_warm_started(out_dir: Path, *, seed: int, recipe: WarmStartRecipe | None = None) -> Path:
-    """Build the tiny model, train it on the recipe's domains and save it into ``out_dir``.
-    Not cached and not atomic: `ensure_warm_started` is. Returns ``out_dir``.
+def build_warm_started(
+    out_dir: Path,
+    *,
+    seed: int,
+    recipe: WarmStartRecipe | None = None,
+    on_step: Callable[[int, list[float]], None] | None = None,
+) -> Path:
+    """Build the tiny model, train it on the recipe's domains and save it into ``out_dir``
+    (``on_step`` as in `train_supervised`). Not cached and not atomic: `ensure_warm_started`
+    is. Returns ``out_dir``.
 
     Raises:
         ValueError: a domain of the recipe is not a synthetic one.
@@ -220,7 +238,9 @@ def build_warm_started(out_dir: Path, *, seed: int, recipe: WarmStartRecipe | No
     with tempfile.TemporaryDirectory(prefix="tiny-base-") as base:
         build_tiny_qwen2vl(Path(base), seed=seed, config=recipe.model)
         model, processor = load_model_and_processor(base, attn_implementation="sdpa")
-    losses = train_supervised(model, processor, examples, recipe=recipe, seed=seed)
+    losses = train_supervised(
+        model, processor, examples, recipe=recipe, seed=seed, on_step=on_step
+    )
     model.eval()
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out_dir)

@@ -13,7 +13,14 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from mixopt.errors import FitError, MixoptError
@@ -299,7 +306,7 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed of the base model.")] = 0,
     base_steps: Annotated[int | None, typer.Option(
         min=1, help="Supervised warm-start steps of the base model (default: the recipe's, "
-        "2000; more see better and take longer: docs/PERFORMANCE.md section 7).")] = None,
+        "4500; more see better and take longer: docs/PERFORMANCE.md section 7).")] = None,
 ) -> None:
     """The embedded demo: build (or reuse) a warm-started tiny model, then run a real study of
     GRPO trials on synthetic domains on this CPU (studies/examples/demo_synthetic.yaml)."""
@@ -310,14 +317,25 @@ def demo(
     console = Console(stderr=True)
     started = time.perf_counter()
     console.print("base model: building or reusing the warm-started tiny model ...")
-    recipe = None
-    if base_steps is not None:
-        from rlvr.models.warm_start import WarmStartRecipe
+    from rlvr.models.warm_start import WarmStartRecipe
 
-        recipe = WarmStartRecipe(steps=base_steps)
-    config = prepare_demo(out, DemoSettings(max_trials=max_trials, max_steps=max_steps,
-                                            limit=limit, parallelism=parallelism, seed=seed,
-                                            warm_start=recipe))
+    recipe = WarmStartRecipe() if base_steps is None else WarmStartRecipe(steps=base_steps)
+    settings = DemoSettings(max_trials=max_trials, max_steps=max_steps, limit=limit,
+                            parallelism=parallelism, seed=seed, warm_start=recipe)
+    with Progress(TextColumn("[bold]warm start"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.description}"), TimeElapsedColumn(), TimeRemainingColumn(),
+                  console=console, transient=False) as progress:
+        bar: list = []  # created by the first step: a cached model shows no bar
+
+        def on_base_step(done: int, losses: list[float]) -> None:
+            if not bar:
+                bar.append(progress.add_task("", total=recipe.steps))
+            if done % 10 == 0 or done == recipe.steps:
+                recent = losses[-50:]
+                progress.update(bar[0], completed=done,
+                                description=f"loss {sum(recent) / len(recent):.3f}")
+
+        config = prepare_demo(out, settings, on_base_step=on_base_step)
     console.print(f"base model ready ({time.perf_counter() - started:.0f} s); study {config}")
     run_with_progress(config)
     console.print(f"demo wall time: {time.perf_counter() - started:.0f} s")

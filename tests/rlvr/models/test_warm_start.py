@@ -66,13 +66,21 @@ def test_cached_while_the_recipe_holds_rebuilt_under_a_new_one(built):
     cache, folder = built
     marker = folder / "marker"
     marker.write_text("kept while the recipe matches")
-    assert ensure_warm_started(cache, seed=0, recipe=SMALL) == folder and marker.exists()
+    steps = []
+    assert ensure_warm_started(
+        cache, seed=0, recipe=SMALL, on_step=lambda done, losses: steps.append(done)
+    ) == folder and marker.exists()
+    assert steps == []  # a cached model: no build, no progress
 
     changed = dataclasses.replace(SMALL, steps=3)
     assert changed.recipe_hash() != SMALL.recipe_hash()
     new_model = dataclasses.replace(SMALL, model=dataclasses.replace(SMALL_MODEL, corpus_seed=1))
     assert new_model.recipe_hash() != SMALL.recipe_hash()  # the tiny model's recipe counts
-    rebuilt = ensure_warm_started(cache, seed=0, recipe=changed)
+    rebuilt = ensure_warm_started(
+        cache, seed=0, recipe=changed,
+        on_step=lambda done, losses: steps.append((done, len(losses))),
+    )
+    assert steps == [(1, 1), (2, 2), (3, 3)]  # every step of the build, with its losses
     assert rebuilt != folder and read_warm_start_recipe(rebuilt)["recipe_hash"] == (
         changed.recipe_hash()
     )
