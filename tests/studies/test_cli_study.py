@@ -88,3 +88,26 @@ def test_errors_are_one_red_line(tmp_path, capsys):
         main(["study", "status", "nosuchstudy", "--tracking-uri",
               f"sqlite:///{tmp_path / 'x.db'}"])
     assert "no study named 'nosuchstudy'" in capsys.readouterr().err
+
+
+def test_demo_shows_the_warm_start_progress_and_passes_the_base_steps(tmp_path, monkeypatch):
+    import studies.cli.study as study_cli
+    import studies.demo
+
+    seen = {}
+
+    def fake_prepare_demo(out, settings, on_base_step=None):
+        seen["steps"] = settings.warm_start.steps
+        losses = []
+        for step in range(1, settings.warm_start.steps + 1):
+            losses.append(1.0 / step)
+            on_base_step(step, losses)
+        return out / "demo.yaml"
+
+    monkeypatch.setattr(studies.demo, "prepare_demo", fake_prepare_demo)
+    monkeypatch.setattr(study_cli, "run_with_progress", lambda config: seen.update(ran=config))
+    result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path), "--base-steps", "20"])
+    assert result.exit_code == 0, result.output
+    assert seen == {"steps": 20, "ran": tmp_path / "demo.yaml"}
+    assert "warm start" in result.output and "20/20" in result.output
+    assert "loss 0.180" in result.output  # the mean of the (last 50) losses 1/1 .. 1/20
