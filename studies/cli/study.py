@@ -319,7 +319,10 @@ def demo(
     console.print("base model: building or reusing the warm-started tiny model ...")
     from rlvr.models.warm_start import WarmStartRecipe
 
-    recipe = WarmStartRecipe() if base_steps is None else WarmStartRecipe(steps=base_steps)
+    recipe = WarmStartRecipe()
+    if base_steps is not None:  # a short warm-up for a short run (warm-up <= steps)
+        recipe = WarmStartRecipe(steps=base_steps,
+                                 warmup_steps=min(recipe.warmup_steps, base_steps))
     settings = DemoSettings(max_trials=max_trials, max_steps=max_steps, limit=limit,
                             parallelism=parallelism, seed=seed, warm_start=recipe)
     with Progress(TextColumn("[bold]warm start"), BarColumn(), MofNCompleteColumn(),

@@ -111,3 +111,7 @@ def test_demo_shows_the_warm_start_progress_and_passes_the_base_steps(tmp_path, 
     assert seen == {"steps": 20, "ran": tmp_path / "demo.yaml"}
     assert "warm start" in result.output and "20/20" in result.output
     assert "loss 0.180" in result.output  # the mean of the (last 50) losses 1/1 .. 1/20
+    # Fewer steps than the recipe's warm-up: the warm-up shrinks rather than the run failing.
+    result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path), "--base-steps", "5"])
+    assert result.exit_code == 0, result.output
+    assert seen["steps"] == 5 and "5/5" in result.output
