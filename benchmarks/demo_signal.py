@@ -33,8 +33,8 @@ def _run(data: dict, path: Path) -> list:
 
 
 def _override(data: dict, assignment: str) -> None:
-    """Set ``data[a][b][c] = yaml(value)`` for ``"a.b.c=value"``; keeps the trial budget at
-    ``max_steps`` steps of prompts (``train.budget``) when the batch shape changes."""
+    """Set ``data[a][b][c] = yaml(value)`` for ``"a.b.c=value"``; then sets the trial budget
+    (``train.budget``) to ``max_steps`` steps of prompts, unless the assignment was the budget."""
     key, sep, value = assignment.partition("=")
     if not sep:
         raise SystemExit(f"--set {assignment!r}: expected KEY=VALUE")
@@ -43,9 +43,10 @@ def _override(data: dict, assignment: str) -> None:
     for part in parents:
         node = node.setdefault(part, {})
     node[last] = yaml.safe_load(value)
-    train = data["train"]
-    train["budget"] = max(1, train["max_steps"] * train["grpo"]["per_device_train_batch_size"]
-                          // train["grpo"]["num_generations"])
+    if key != "train.budget":
+        train = data["train"]
+        train["budget"] = max(1, train["max_steps"] * train["grpo"]["per_device_train_batch_size"]
+                              // train["grpo"]["num_generations"])
 
 
 def main() -> None:
