@@ -21,7 +21,7 @@ from pathlib import Path
 import yaml
 
 from studies.config import load_study_config
-from studies.demo import DemoSettings, demo_config_data
+from studies.demo import DemoSettings, demo_config_data, trial_budget
 from studies.driver import run_study
 from studies.trials import completed
 
@@ -44,9 +44,7 @@ def _override(data: dict, assignment: str) -> None:
         node = node.setdefault(part, {})
     node[last] = yaml.safe_load(value)
     if key != "train.budget":
-        train = data["train"]
-        train["budget"] = max(1, train["max_steps"] * train["grpo"]["per_device_train_batch_size"]
-                              // train["grpo"]["num_generations"])
+        data["train"]["budget"] = trial_budget(data["train"])
 
 
 def main() -> None:

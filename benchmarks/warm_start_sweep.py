@@ -38,7 +38,7 @@ from rlvr.models.warm_start import (
 
 
 def parse(name: str, steps: int) -> WarmStartRecipe:
-    fields: dict = {"steps": steps, "warmup_steps": min(20, steps)}
+    fields: dict = {"steps": steps, "warmup_steps": min(WarmStartRecipe.warmup_steps, steps)}
     model: dict = {}
     for part in name.split("+"):
         if part.startswith("lr"):

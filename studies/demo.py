@@ -39,6 +39,14 @@ class DemoSettings:
     warm_start: Any = None  # a `rlvr.models.warm_start.WarmStartRecipe`; None: its default
 
 
+def trial_budget(train: dict[str, Any]) -> int:
+    """Prompts for ``train.max_steps`` GRPO steps of the config's ``train`` section: each step
+    takes ``per_device_train_batch_size / num_generations`` prompts (at least 1 in all)."""
+    grpo = train["grpo"]
+    return max(1, train["max_steps"] * (grpo["per_device_train_batch_size"]
+                                        // grpo["num_generations"]))
+
+
 def demo_config_data(model: Path, out: Path, settings: DemoSettings) -> dict[str, Any]:
     """The template's content with the model, the workdir and `settings` filled in."""
     data = yaml.safe_load(DEMO_TEMPLATE.read_text(encoding="utf-8"))
@@ -50,9 +58,7 @@ def demo_config_data(model: Path, out: Path, settings: DemoSettings) -> dict[str
         data["search"]["parallelism"] = settings.parallelism
     if settings.max_steps is not None:
         data["train"]["max_steps"] = settings.max_steps
-        per_step = data["train"]["grpo"]["per_device_train_batch_size"] \
-            // data["train"]["grpo"]["num_generations"]
-        data["train"]["budget"] = max(1, settings.max_steps * per_step)
+        data["train"]["budget"] = trial_budget(data["train"])
     if settings.limit is not None:
         data["eval"]["limit"] = settings.limit
     return data

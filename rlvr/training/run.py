@@ -106,7 +106,8 @@ def run_training(
     check_prompt_lengths(data, processor, job.grpo.max_prompt_length)
     if job.grpo.freeze_vision_tower:
         freeze_vision_tower(model)
-    if compile_decoding(job):
+    compiled = compile_decoding(job)
+    if compiled:
         rotary_in_autocast_dtype(model)  # a static KV cache needs keys and values of one dtype
     client = run_id = None
     created_run = False
@@ -151,7 +152,7 @@ def run_training(
                 *callbacks,
             ],
         )
-        if compile_decoding(job):
+        if compiled:
             trainer.generation_config.disable_compile = False  # TRL 1.16 hard-codes True
         if job.generation.backend == "hf":
             suppress_vision_markers(trainer.generation_config, processor)
