@@ -21,10 +21,10 @@ What it does:
    same token length unless ``--varied-prompts``: with prompts of different lengths, TRL 1.16 +
    transformers 5.17 crashed in Qwen2-VL's ``get_rope_index`` ("shape mismatch") on the H200.
 3. Times GRPO steps for each configuration named in ``--configs``, each on a freshly loaded
-   copy of the same model and the same data: the model is loaded in the checkpoint's dtype
-   (`load_model_and_processor(dtype="auto")`: bfloat16 weights, as `run_training` loaded it
-   until 2026-11-29; it now keeps float32 master weights by default, `grpo.weights_dtype`, and
-   benchmarks/multi_gpu_train.py times that real path), vision tower frozen, and trained by TRL's
+   copy of the same model and the same data: the model is loaded in ``--weights-dtype``
+   (``auto``: the checkpoint's, bfloat16, as `run_training` loaded it until 2026-11-29;
+   ``float32``: `run_training`'s default since then, `grpo.weights_dtype`, and what TRL itself
+   trains for a float32 checkpoint), vision tower frozen, and trained by TRL's
    `GRPOTrainer` with the domains' reward (`domain_reward`).
 
    - ``trl-default``: `GRPOConfig` defaults except what the measurement needs (bf16,
@@ -128,6 +128,7 @@ from rlvr.models.qwen2vl_tokens import (  # noqa: E402
 from rlvr.models.tiny_tokenizer import train_tiny_qwen2_tokenizer  # noqa: E402
 from rlvr.training import build_training_data, domain_reward, freeze_vision_tower  # noqa: E402
 from rlvr.training.grpo_config import compile_decoding, grpo_config_options  # noqa: E402
+from rlvr.training.mixed_precision import rotary_in_autocast_dtype  # noqa: E402
 from rlvr.training.run import prepare_processor_for_training  # noqa: E402
 
 DOMAIN = "benchmc"
@@ -447,7 +448,8 @@ def run_config(args, name: str, model_dir: Path, domain_file: Path, work: Path) 
     if cuda:
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats()
-    model, processor = load_model_and_processor(str(model_dir), dtype="auto")
+    dtype = "auto" if args.weights_dtype == "auto" else getattr(torch, args.weights_dtype)
+    model, processor = load_model_and_processor(str(model_dir), dtype=dtype)
     processor = prepare_processor_for_training(processor)  # as run_training does (trl#5785)
     freeze_vision_tower(model)
     # A random policy samples Qwen2-VL's vision markers now and then; a completion holding
@@ -494,6 +496,7 @@ def run_config(args, name: str, model_dir: Path, domain_file: Path, work: Path) 
                                               and compile_decoding(job, cuda=cuda))
     if compiled:
         trainer.generation_config.disable_compile = False
+        rotary_in_autocast_dtype(model)  # as run_training: one dtype in the static cache
     started = time.perf_counter()
     trainer.train()
     total = time.perf_counter() - started
@@ -511,6 +514,7 @@ def run_config(args, name: str, model_dir: Path, domain_file: Path, work: Path) 
         "beta": config.beta,
         "cache_implementation": config.cache_implementation,
         "compile_decoding": compiled,
+        "weights_dtype": str(next(model.parameters()).dtype).removeprefix("torch."),
         "timed_steps": timed_steps,
         "warmup_steps": warm,
         "seconds_per_step": round(wall / timed_steps, 3),
@@ -546,6 +550,13 @@ def main() -> None:
         help="timed steps of trl-default (default: --steps; its steps are slow and alike)",
     )
     parser.add_argument("--warmup-cycles", type=int, default=1)
+    parser.add_argument(
+        "--weights-dtype",
+        choices=("auto", "float32", "bfloat16"),
+        default="auto",
+        help="dtype every configuration's model is loaded in; auto: the checkpoint's (bfloat16); "
+        "float32: as run_training's default (grpo.weights_dtype) and TRL's for a float32 model",
+    )
     parser.add_argument(
         "--steps-per-generation",
         type=int,

@@ -19,8 +19,8 @@ What it does, per process count N of ``--processes``:
    model loadable.
 
 Figures: wall time of the launch, ``runtime_seconds`` of the result, seconds per optimizer step
-in the steady state (from the MLflow ``loss`` metric's timestamps, the first
-``--warmup-steps`` steps excluded: compile and the first generation), completions per second
+in the steady state (from the MLflow ``loss`` metric's timestamps over whole generation cycles,
+the first ``--warmup-steps`` steps excluded: compile, first generation), completions per second
 over the whole world (N x completions per device / seconds per step), and completion tokens per
 second (times the logged mean completion length). The ratio is each N's completions per second
 over N = 1's. Written as JSON after every N.
@@ -42,6 +42,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.grpo_throughput import DOMAIN, build_model_folder, write_domain
+from rlvr.job import GRPOSettings
 from studies.launchers.local import free_port
 
 
@@ -73,14 +74,22 @@ def _job(args, model: Path, domain_file: Path, out: Path, processes: int) -> dic
     }
 
 
-def _steady_seconds_per_step(client, run_id: str, warmup: int) -> tuple[float, float]:
-    """Seconds per step after ``warmup`` steps and the mean completion length, from MLflow."""
-    loss = sorted(client.get_metric_history(run_id, "loss"), key=lambda m: m.step)
+def _steady_seconds_per_step(client, run_id: str, warmup: int, cycle: int) -> tuple[float, float]:
+    """Seconds per step over whole generation cycles after ``warmup`` steps, and the mean
+    completion length, from MLflow.
+
+    A cycle is ``cycle`` optimizer steps: one generation then training passes on its
+    completions. The window starts at the end of a cycle (the first at or after ``warmup``) and
+    holds whole cycles only, so that every window holds as many generations as steps require.
+    """
+    loss = {m.step: m for m in client.get_metric_history(run_id, "loss")}
     lengths = client.get_metric_history(run_id, "completions/mean_length")
-    if len(loss) <= warmup + 1:
-        raise SystemExit(f"only {len(loss)} logged steps; need more than --warmup-steps + 1")
-    first, last = loss[warmup], loss[-1]
-    seconds = (last.timestamp - first.timestamp) / 1000 / (last.step - first.step)
+    start = -(-warmup // cycle) * cycle
+    end = start + cycle * ((max(loss, default=0) - start) // cycle)
+    if end <= start or start not in loss or end not in loss:
+        raise SystemExit(f"steps {sorted(loss)} logged; need whole {cycle}-step cycles after "
+                         f"--warmup-steps {warmup}: raise --steps")
+    seconds = (loss[end].timestamp - loss[start].timestamp) / 1000 / (end - start)
     return seconds, sum(m.value for m in lengths) / max(1, len(lengths))
 
 
@@ -113,7 +122,13 @@ def run(args, processes: int, model: Path, domain_file: Path, work: Path) -> dic
 
     result = read_result(out / "train")
     client = MlflowClient(job["tracking"]["mlflow_tracking_uri"])
-    seconds, length = _steady_seconds_per_step(client, result.mlflow_run_id, args.warmup_steps)
+    import torch
+
+    grpo = GRPOSettings(**job["grpo"])  # the steps per generation run_training used
+    cycle = (grpo.gpu_steps_per_generation() if torch.cuda.is_available()
+             else grpo.effective_steps_per_generation)
+    seconds, length = _steady_seconds_per_step(client, result.mlflow_run_id, args.warmup_steps,
+                                               cycle)
     runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
     completions = processes * args.completions
     record.update(
@@ -125,6 +140,7 @@ def run(args, processes: int, model: Path, domain_file: Path, work: Path) -> dic
         peak_gpu_memory_gib=result.peak_gpu_memory_gib,
         mlflow_runs=len(runs),
         final_loadable=(Path(result.final_checkpoint) / "config.json").is_file(),
+        steps_per_generation=cycle,
         steady_seconds_per_step=round(seconds, 3),
         completions_per_step=completions,
         completions_per_second=round(completions / seconds, 2),

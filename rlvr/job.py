@@ -97,8 +97,8 @@ class GRPOSettings(BaseModel):
     steps_per_generation: PositiveInt | None = Field(
         default=None,
         description="Optimizer passes served by one generation batch. None: on a GPU with `hf` "
-        "generation, enough passes for >= GPU_GENERATION_BATCH (128) completions per "
-        "generation (the largest throughput lever; the later passes learn from completions of "
+        "generation, enough passes for >= GPU_GENERATION_BATCH (128) completions per GPU "
+        "and generation (the largest throughput lever; the later passes learn from completions of "
         "a slightly older policy: docs/TRAINING.md); otherwise gradient_accumulation_steps "
         "(TRL's default, on-policy). Set 1 for strictly on-policy GRPO.",
     )
@@ -144,13 +144,21 @@ class GRPOSettings(BaseModel):
 
     def gpu_steps_per_generation(self) -> int:
         """Steps per generation with `hf` generation on a GPU: the job's value, or the smallest
-        multiple of ``gradient_accumulation_steps`` giving >= `GPU_GENERATION_BATCH` completions
-        per generation that keeps whole groups of ``num_generations`` (TRL's rule)."""
+        multiple of ``gradient_accumulation_steps`` giving each GPU >= `GPU_GENERATION_BATCH`
+        completions per generation while the whole world's batch keeps whole groups of
+        ``num_generations`` (TRL's rule).
+
+        Per GPU, not per world: each process decodes its share of the batch, and decoding time
+        hardly grows with the batch, so a world target would halve every GPU's batch (and its
+        throughput) at two processes. The staleness (passes per generation) is then the same
+        on any number of GPUs."""
         if self.steps_per_generation is not None:
             return self.steps_per_generation
-        per_pass = self.per_device_train_batch_size * self.num_processes
+        per_device = self.per_device_train_batch_size
+        per_world = per_device * self.num_processes
         steps = self.gradient_accumulation_steps
-        while per_pass * steps < GPU_GENERATION_BATCH or (per_pass * steps) % self.num_generations:
+        gens = self.num_generations
+        while per_device * steps < GPU_GENERATION_BATCH or (per_world * steps) % gens:
             steps += self.gradient_accumulation_steps
         return steps
 

@@ -29,7 +29,7 @@ from rlvr.job import TrainJob
 from rlvr.models import load_model_and_processor
 from rlvr.models.qwen2vl_tokens import IMAGE_PAD, VIDEO_PAD, VISION_END, VISION_PAD, VISION_START
 from rlvr.training.dataset import build_training_data
-from rlvr.training.distributed import is_main_process
+from rlvr.training.distributed import is_main_process, one_gpu_for_a_single_process
 from rlvr.training.errors import OutputDirConflictError, ProcessCountError
 from rlvr.training.grpo_config import (
     compile_decoding,
@@ -74,7 +74,8 @@ def run_training(
 
     Raises:
         GenerationBackendUnavailableError: a vLLM backend without vLLM installed.
-        ProcessCountError: ``grpo.num_processes`` differs from the launched processes.
+        ProcessCountError: ``grpo.num_processes`` differs from the launched processes, or one
+            process sees several GPUs after CUDA started (it could not be narrowed to one).
         OutputDirConflictError: the output folder holds a run of another job.
         ResultFileError: an unreadable ``train_result.json`` in the output folder.
         UnknownDomainError, DomainFileError, SourceUnavailableError, SourceFormatError,
@@ -92,6 +93,7 @@ def run_training(
             f"process(es) were launched; launch with `accelerate launch --num_processes "
             f"{job.grpo.num_processes}` or change grpo.num_processes"
         )
+    one_gpu_for_a_single_process()  # not nn.DataParallel, which TRL refuses
     main_process = is_main_process()
     output_dir = job.output_dir
     previous = read_result(output_dir)

@@ -70,9 +70,8 @@ def test_gpu_steps_per_generation_is_the_least_that_fills_whole_groups(tmp_path,
     grpo = GRPOSettings(per_device_train_batch_size=pdb, num_processes=procs,
                         num_generations=gens, gradient_accumulation_steps=ga)
 
-    def fits(steps: int) -> bool:
-        batch = pdb * procs * steps
-        return batch >= GPU_GENERATION_BATCH and batch % gens == 0
+    def fits(steps: int) -> bool:  # each GPU decodes >= the target, in whole groups overall
+        return pdb * steps >= GPU_GENERATION_BATCH and (pdb * procs * steps) % gens == 0
 
     steps = grpo.gpu_steps_per_generation()
     assert steps % ga == 0 and fits(steps)
