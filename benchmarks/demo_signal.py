@@ -4,10 +4,11 @@ the standard deviation of one mixture trained with different seeds (issue #6, se
     python benchmarks/demo_signal.py --out runs/demo-signal --seeds 0,1,2
 
 Runs the demo study's initial design (its own study, ``<out>/demo-synthetic``), then the
-design's first mixture (the centroid) again with each further training seed (one study per
-seed). Prints and writes ``<out>/demo_signal.json``: the design's objectives, their range and
-standard deviation, the seed replicates and their standard deviation, and range / seed std
-(the demo needs >= 3). Everything is an ordinary study: re-running resumes.
+design's centroid (uniform mixture; ``--replicate DOMAIN``: that domain's vertex) again with
+each further training seed (one study per seed). Prints and writes
+``<out>/demo_signal.json``: the design's objectives, their range and standard deviation, the
+seed replicates and their standard deviation, and range / seed std (the demo needs >= 3).
+Everything is an ordinary study: re-running resumes.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from studies.config import load_study_config
+from studies.config import InitialDesign, load_study_config
 from studies.demo import DemoSettings, demo_config_data, trial_budget
 from studies.driver import run_study
 from studies.trials import completed
@@ -47,10 +48,34 @@ def _override(data: dict, assignment: str) -> None:
         data["train"]["budget"] = trial_budget(data["train"])
 
 
+def _design_size(data: dict) -> int:
+    """Trials of the config's initial design (fixed designs such as vertices+centroid ignore n)."""
+    from mixopt.bench.strategies import initial_design
+    from mixopt.mixture import MixtureSpace
+
+    spec = InitialDesign(**data["search"]["initial_design"])  # its defaults (n) included
+    space = MixtureSpace(tuple(data["domains"]))
+    return len(initial_design(spec.kind, space, spec.n, seed=data["search"]["seed"]))
+
+
+def _replicated_mixture(domains: list, vertex: str | None) -> dict:
+    """The centroid (uniform mixture), or the vertex of domain ``vertex``."""
+    if vertex is not None and vertex not in domains:
+        raise SystemExit(f"--replicate {vertex!r}: not one of the demo's domains {domains}")
+    return {d: (1.0 if d == vertex else 0.0) if vertex else 1 / len(domains) for d in domains}
+
+
+def _equal(weights: dict, target: dict) -> bool:
+    return all(abs(weights.get(d, 0.0) - w) < 1e-6 for d, w in target.items())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path("runs/demo-signal"))
     parser.add_argument("--seeds", default="0,1,2", help="training seeds of the replicates")
+    parser.add_argument("--replicate", default=None, metavar="DOMAIN",
+                        help="replicate the vertex of DOMAIN (all weight on it) instead of the "
+                        "centroid")
     parser.add_argument("--max-steps", type=int, default=None)
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--model", type=Path, default=None,
@@ -74,17 +99,22 @@ def main() -> None:
                                                      parallelism=args.parallelism))
     for override in args.overrides:
         _override(base, override)
-    n_design = base["search"]["initial_design"]["n"]
     seeds = [int(s) for s in args.seeds.split(",")]
 
-    design = dict(base, search={**base["search"], "max_trials": n_design})
+    design = dict(base, search={**base["search"], "max_trials": _design_size(base)})
     design["train"] = {**base["train"], "seed": seeds[0]}
     design_trials = _run(design, out / "design.yaml")
     objectives = [float(r.objective) for r in design_trials]
-    replicates = [objectives[0]]  # the centroid with the first seed
-    for seed in seeds[1:]:
-        rep = dict(base, name=f"{base['name']}-seed{seed}",
-                   search={**base["search"], "max_trials": 1,
+    target = _replicated_mixture(base["domains"], args.replicate)
+    same = [i for i, r in enumerate(design_trials) if _equal(r.weights, target)]
+    # The replicated mixture with the first seed is usually in the design already.
+    replicates = [objectives[same[0]]] if same else []
+    # The centroid of the space bounded to one vertex is that vertex.
+    bounds = {} if args.replicate is None else {args.replicate: [1.0, 1.0]}
+    for seed in (seeds[1:] if same else seeds):
+        name = base["name"] + (f"-{args.replicate}" if args.replicate else "") + f"-seed{seed}"
+        rep = dict(base, name=name,
+                   search={**base["search"], "max_trials": 1, "bounds": bounds,
                            "initial_design": {"kind": "centroid+sobol", "n": 1}})
         rep["train"] = {**base["train"], "seed": seed}
         replicates += [float(r.objective) for r in _run(rep, out / f"seed{seed}.yaml")]
@@ -101,6 +131,7 @@ def main() -> None:
                    for r in design_trials],
         "design_range": spread,
         "design_sd": statistics.stdev(objectives) if len(objectives) > 1 else float("nan"),
+        "replicated_mixture": target,
         "seed_replicates": replicates,
         "seed_sd": seed_sd,
         # None where it means nothing: no seed variation at all.
