@@ -112,12 +112,13 @@ def main() -> None:
     # The centroid of the space bounded to one vertex is that vertex.
     bounds = {} if args.replicate is None else {args.replicate: [1.0, 1.0]}
     for seed in (seeds[1:] if same else seeds):
-        name = base["name"] + (f"-{args.replicate}" if args.replicate else "") + f"-seed{seed}"
+        tag = (f"{args.replicate}-" if args.replicate else "") + f"seed{seed}"
+        name = f"{base['name']}-{tag}"
         rep = dict(base, name=name,
                    search={**base["search"], "max_trials": 1, "bounds": bounds,
                            "initial_design": {"kind": "centroid+sobol", "n": 1}})
         rep["train"] = {**base["train"], "seed": seed}
-        replicates += [float(r.objective) for r in _run(rep, out / f"seed{seed}.yaml")]
+        replicates += [float(r.objective) for r in _run(rep, out / f"{tag}.yaml")]
     spread = max(objectives) - min(objectives)
     seed_sd = statistics.stdev(replicates) if len(replicates) > 1 else float("nan")
     report = {
