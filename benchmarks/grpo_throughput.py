@@ -129,7 +129,11 @@ from rlvr.models.tiny_tokenizer import train_tiny_qwen2_tokenizer  # noqa: E402
 from rlvr.training import build_training_data, domain_reward, freeze_vision_tower  # noqa: E402
 from rlvr.training.grpo_config import compile_decoding, grpo_config_options  # noqa: E402
 from rlvr.training.mixed_precision import rotary_in_autocast_dtype  # noqa: E402
-from rlvr.training.run import prepare_processor_for_training  # noqa: E402
+from rlvr.training.run import (  # noqa: E402
+    peak_gpu_memory_gib,
+    prepare_processor_for_training,
+    weights_dtype,
+)
 
 DOMAIN = "benchmc"
 # Qwen2-VL-2B-Instruct's config.json (text and vision), and a tiny one for CPU smoke tests.
@@ -423,6 +427,7 @@ def make_job(args, model: Path, domain_file: Path, out: Path, grpo: dict, steps:
                 "num_generations": args.num_generations,
                 "per_device_train_batch_size": args.completions,
                 "max_completion_length": args.max_completion_length,
+                "weights_dtype": args.weights_dtype,
                 **grpo,
             },
             "generation": generation or {},
@@ -448,8 +453,7 @@ def run_config(args, name: str, model_dir: Path, domain_file: Path, work: Path) 
     if cuda:
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats()
-    dtype = "auto" if args.weights_dtype == "auto" else getattr(torch, args.weights_dtype)
-    model, processor = load_model_and_processor(str(model_dir), dtype=dtype)
+    model, processor = load_model_and_processor(str(model_dir), dtype=weights_dtype(job))
     processor = prepare_processor_for_training(processor)  # as run_training does (trl#5785)
     freeze_vision_tower(model)
     # A random policy samples Qwen2-VL's vision markers now and then; a completion holding
@@ -525,7 +529,7 @@ def run_config(args, name: str, model_dir: Path, domain_file: Path, work: Path) 
         "mean_completion_length": round(tokens / (timed_steps * args.completions), 1),
         "step_seconds": [round(b[0] - a[0], 3) for a, b in itertools.pairwise(clock.marks)],
         "train_seconds_total": round(total, 1),
-        "peak_gpu_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2) if cuda else None,
+        "peak_gpu_gib": peak_gpu_memory_gib(),
     }
     del trainer, model, processor
     gc.collect()

@@ -42,7 +42,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.grpo_throughput import DOMAIN, build_model_folder, write_domain
-from rlvr.job import GRPOSettings
+from rlvr.job import TrainJob
+from rlvr.training.grpo_config import grpo_config_options
 from studies.launchers.local import free_port
 
 
@@ -122,11 +123,9 @@ def run(args, processes: int, model: Path, domain_file: Path, work: Path) -> dic
 
     result = read_result(out / "train")
     client = MlflowClient(job["tracking"]["mlflow_tracking_uri"])
-    import torch
-
-    grpo = GRPOSettings(**job["grpo"])  # the steps per generation run_training used
-    cycle = (grpo.gpu_steps_per_generation() if torch.cuda.is_available()
-             else grpo.effective_steps_per_generation)
+    # The steps per generation run_training used (GPU or not, generation backend).
+    train_job = TrainJob.model_validate(job, context={"known_domains": None})
+    cycle = grpo_config_options(train_job)["steps_per_generation"]
     seconds, length = _steady_seconds_per_step(client, result.mlflow_run_id, args.warmup_steps,
                                                cycle)
     runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
