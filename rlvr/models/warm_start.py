@@ -32,6 +32,14 @@ module's `WARM_START_VERSION` included). A changed recipe is another folder, bui
 build is written to a temporary sibling and renamed into place, its `RECIPE_FILE` written last,
 so a killed build never leaves a folder that counts as built.
 
+A build keeps a checkpoint every ``checkpoint_every`` steps (model, optimizer, schedule, step,
+losses, RNG; `rlvr.models.step_checkpoints`) in the hidden sibling
+``.warm-qwen2vl-{hash}-seed{seed}.checkpoints``: a rerun with the same recipe and seed
+continues from the last one and ends with the same weights as an uninterrupted build (the
+batches of the steps done are drawn again from the seed, not stored). The checkpoints are
+removed once the model folder is in place. When stderr is not a terminal (a log file), a build
+prints a plain progress line every ~30 s (`rlvr.progress`).
+
 Same seed, same recipe, same threads: the same weights (the data order and the initialization
 come from the seed; the caller's global RNG is left as it was). Across machines or thread counts
 float sums may differ in the last bits.
@@ -46,6 +54,7 @@ import logging
 import math
 import random
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -62,7 +71,9 @@ from rlvr.domains.synthetic.answers import reference_completion
 from rlvr.domains.synthetic.domains import OUT_OF_DOMAIN, TRAINING_DOMAINS
 from rlvr.models.loading import load_model_and_processor
 from rlvr.models.qwen2vl_tokens import IM_END
+from rlvr.models.step_checkpoints import StepCheckpoints
 from rlvr.models.tiny import TinyModelConfig, build_tiny_qwen2vl
+from rlvr.progress import DEFAULT_INTERVAL_S, PlainProgress
 
 # Bump when the training code changes what a recipe produces, so cached folders are rebuilt.
 WARM_START_VERSION = 1
@@ -70,6 +81,8 @@ RECIPE_FILE = "warm_start_recipe.json"
 STATS_FILE = "warm_start_stats.json"
 IGNORE_INDEX = -100
 FIXED_THINKING = "look at the image"
+# ~1-6 minutes of a demo build (2 idle / busy CPU cores); a checkpoint takes well under 1 s.
+DEFAULT_CHECKPOINT_EVERY = 250
 _LOG = logging.getLogger(__name__)
 # The warm start's model: the tiny model with a text width of 128 (8 heads of 16 dims). It
 # learns to see as fast per step as the 256-wide default and costs half as much per step on
@@ -165,6 +178,18 @@ def warm_start_folder(cache_dir: Path, *, seed: int, recipe: WarmStartRecipe) ->
     return Path(cache_dir) / f"warm-qwen2vl-{recipe.recipe_hash()[:16]}-seed{seed}"
 
 
+def warm_start_checkpoints(
+    cache_dir: Path, *, seed: int, recipe: WarmStartRecipe, every: int = DEFAULT_CHECKPOINT_EVERY
+) -> StepCheckpoints:
+    """The checkpoints of an unfinished build of ``recipe`` and ``seed`` (beside its folder)."""
+    folder = warm_start_folder(cache_dir, seed=seed, recipe=recipe)
+    return StepCheckpoints(
+        folder.parent / f".{folder.name}.checkpoints",
+        key=f"{recipe.recipe_hash()}-seed{seed}",
+        every=every,
+    )
+
+
 def read_warm_start_recipe(folder: Path) -> dict | None:
     """The recipe record of a built folder (hash, seed, recipe), or None if absent/unreadable."""
     try:
@@ -179,6 +204,8 @@ def ensure_warm_started(
     seed: int,
     recipe: WarmStartRecipe | None = None,
     on_step: Callable[[int, list[float]], None] | None = None,
+    checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
+    progress_interval_s: float | None = DEFAULT_INTERVAL_S,
 ) -> Path:
     """The warm-started tiny model of ``recipe`` and ``seed``, built once and cached.
 
@@ -187,7 +214,12 @@ def ensure_warm_started(
         seed: seeds the tiny model's weights and the order of the training examples.
         recipe: the recipe; `WarmStartRecipe()` when None.
         on_step: called after every training step of a build with the steps done and the
-            losses so far (progress display); not called when the model is cached.
+            losses so far (progress display); not called when the model is cached. A resumed
+            build's first call is for the step after its checkpoint.
+        checkpoint_every: steps between checkpoints of a build (0: none); a rerun continues
+            from the last one (`warm_start_checkpoints`). Does not change the result.
+        progress_interval_s: seconds between plain progress lines on stderr when it is not a
+            terminal; None: no lines.
 
     Returns:
         A model folder (`warm_start_folder`) that loads with
@@ -203,14 +235,19 @@ def ensure_warm_started(
     if _is_built(folder, seed=seed, recipe=recipe):
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)
+    checkpoints = warm_start_checkpoints(cache_dir, seed=seed, recipe=recipe,
+                                         every=checkpoint_every)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
     try:
-        build_warm_started(staging, seed=seed, recipe=recipe, on_step=on_step)
+        build_warm_started(staging, seed=seed, recipe=recipe, on_step=on_step,
+                           checkpoints=checkpoints, progress_interval_s=progress_interval_s)
         if folder.exists():
             if _is_built(folder, seed=seed, recipe=recipe):  # another process was faster
+                checkpoints.clear()
                 return folder
             shutil.rmtree(folder)  # an incomplete folder, not ours to keep
         staging.rename(folder)
+        checkpoints.clear()
     finally:
         if staging.exists():
             shutil.rmtree(staging)
@@ -223,10 +260,13 @@ def build_warm_started(
     seed: int,
     recipe: WarmStartRecipe | None = None,
     on_step: Callable[[int, list[float]], None] | None = None,
+    checkpoints: StepCheckpoints | None = None,
+    progress_interval_s: float | None = None,
 ) -> Path:
     """Build the tiny model, train it on the recipe's domains and save it into ``out_dir``
-    (``on_step`` as in `train_supervised`). Not cached and not atomic: `ensure_warm_started`
-    is. Returns ``out_dir``.
+    (``on_step`` and ``checkpoints`` as in `train_supervised`; plain progress lines on a
+    non-terminal stderr every ``progress_interval_s`` seconds unless None). Not cached and
+    not atomic: `ensure_warm_started` is. Returns ``out_dir``.
 
     Raises:
         ValueError: a domain of the recipe is not a synthetic one.
@@ -238,15 +278,28 @@ def build_warm_started(
     with tempfile.TemporaryDirectory(prefix="tiny-base-") as base:
         build_tiny_qwen2vl(Path(base), seed=seed, config=recipe.model)
         model, processor = load_model_and_processor(base, attn_implementation="sdpa")
+    resumed_at = checkpoints.latest_step() if checkpoints is not None else 0
+    report = on_step
+    if progress_interval_s is not None:
+        plain = PlainProgress("warm start", recipe.steps, stream=sys.stderr,
+                              interval_s=progress_interval_s, start=resumed_at)
+
+        def report(done: int, losses: list[float]) -> None:
+            plain.update(done, loss=_mean(losses[-50:]))
+            if on_step is not None:
+                on_step(done, losses)
+
     losses = train_supervised(
-        model, processor, examples, recipe=recipe, seed=seed, on_step=on_step
+        model, processor, examples, recipe=recipe, seed=seed, on_step=report,
+        checkpoints=checkpoints,
     )
     model.eval()
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out_dir)
     processor.save_pretrained(out_dir)
     stats = {
-        "seconds": round(time.perf_counter() - started, 1),
+        "seconds": round(time.perf_counter() - started, 1),  # this attempt's
+        "resumed_from_step": resumed_at,
         "examples": len(examples),
         "torch_threads": torch.get_num_threads(),
         "loss_first_10": _mean(losses[:10]),
@@ -274,6 +327,7 @@ def train_supervised(
     recipe: WarmStartRecipe,
     seed: int,
     on_step: Callable[[int, list[float]], None] | None = None,
+    checkpoints: StepCheckpoints | None = None,
 ) -> list[float]:
     """Train ``model`` in place (loss on the completions); the loss of every step.
 
@@ -285,11 +339,14 @@ def train_supervised(
         seed: the order of the examples.
         on_step: called after every step with the number of steps done and the losses so far
             (benchmarks/warm_start_sweep.py scores held-out records there).
+        checkpoints: where the state is saved every ``checkpoints.every`` steps and restored
+            from at the start (a killed run continues; the result is the same as without).
 
     Each batch holds examples of one domain (their lengths are alike: little padding); the
     domains take turns in a seeded order and each domain's examples are visited
     in a seeded shuffled order, reshuffled every pass. Runs under a forked RNG: the caller's
-    global torch RNG is left as it was.
+    global torch RNG is left as it was. A resumed run draws the batches of the steps done
+    again (index lists only, cheap) so that it goes on with the same order.
     """
     rng = random.Random(seed)
     decay, no_decay = [], []
@@ -311,9 +368,18 @@ def train_supervised(
     losses: list[float] = []
     device = next(model.parameters()).device
     model.train()
+    first = 0
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        for step in range(total):
+        restored = None
+        if checkpoints is not None:
+            restored = checkpoints.restore(model=model, optimizer=optimizer, scheduler=schedule)
+        if restored is not None:
+            first, losses = restored.step, restored.losses
+            _LOG.info("warm start: continuing from step %d of %d", first, total)
+            for _ in range(first):
+                next(order)
+        for step in range(first, total):
             batch = collate(processor, [examples[i] for i in next(order)])
             loss = model(**{key: value.to(device) for key, value in batch.items()}).loss
             optimizer.zero_grad(set_to_none=True)
@@ -322,6 +388,9 @@ def train_supervised(
             optimizer.step()
             schedule.step()
             losses.append(float(loss.detach()))
+            if checkpoints is not None and checkpoints.due(step + 1, total):
+                checkpoints.save(step + 1, model=model, optimizer=optimizer, scheduler=schedule,
+                                 losses=losses)
             if (step + 1) % 50 == 0:
                 recent = _mean(losses[-50:])
                 _LOG.info("warm start step %d/%d: loss %.4f", step + 1, total, recent)

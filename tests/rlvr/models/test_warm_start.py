@@ -1,4 +1,5 @@
-"""The warm start: cached by recipe, rebuilt on a new recipe, atomic, loadable, deterministic."""
+"""The warm start: cached by recipe, rebuilt on a new recipe, atomic, loadable, deterministic,
+checkpointed (a killed build continues), with plain progress lines in logs."""
 
 import os
 
@@ -23,6 +24,7 @@ from rlvr.models.warm_start import (
     collate,
     ensure_warm_started,
     read_warm_start_recipe,
+    warm_start_checkpoints,
     warm_start_folder,
 )
 from tests.rlvr.models.small import SMALL_MODEL
@@ -148,3 +150,52 @@ def test_recipe_reports_every_problem_and_refuses_other_domains(tmp_path):
     with pytest.raises(ValueError, match="must be synthetic; 'sat'"):
         ensure_warm_started(tmp_path, seed=0, recipe=dataclasses.replace(SMALL, domains=("sat",)))
     assert not any(tmp_path.iterdir())  # the staging folder is gone
+
+
+class Killed(Exception):
+    """Stands for a kill of the build process."""
+
+
+def test_a_killed_build_continues_from_its_last_checkpoint_to_the_same_weights(tmp_path):
+    recipe = dataclasses.replace(SMALL, steps=6)
+    uninterrupted = ensure_warm_started(tmp_path / "whole", seed=0, recipe=recipe,
+                                        checkpoint_every=0)
+
+    def kill_at_step_5(done, losses):
+        if done == 5:
+            raise Killed
+
+    cache = tmp_path / "killed"
+    with pytest.raises(Killed):
+        ensure_warm_started(cache, seed=0, recipe=recipe, checkpoint_every=2,
+                            on_step=kill_at_step_5)
+    checkpoints = warm_start_checkpoints(cache, seed=0, recipe=recipe, every=2)
+    assert checkpoints.latest_step() == 4  # written atomically; the one of step 2 removed
+    assert [p.name for p in checkpoints.folder.iterdir()] == ["step-0000004"]
+    assert read_warm_start_recipe(warm_start_folder(cache, seed=0, recipe=recipe)) is None
+
+    steps = []
+    resumed = ensure_warm_started(cache, seed=0, recipe=recipe, checkpoint_every=2,
+                                  on_step=lambda done, losses: steps.append((done, len(losses))))
+    assert steps == [(5, 5), (6, 6)]  # continued after step 4, with the losses of steps 1-4
+    whole, again = (load_file(f / "model.safetensors") for f in (uninterrupted, resumed))
+    assert whole.keys() == again.keys()
+    assert all(torch.allclose(whole[name], again[name], atol=1e-6) for name in whole)
+    stats = json.loads((resumed / STATS_FILE).read_text())
+    whole_stats = json.loads((uninterrupted / STATS_FILE).read_text())
+    assert stats["resumed_from_step"] == 4 and len(stats["losses"]) == 6
+    assert stats["losses"] == pytest.approx(whole_stats["losses"], abs=1e-4)
+    # Finished: the checkpoints are gone and the cache is recognised as built.
+    assert not checkpoints.folder.exists()
+    assert sorted(p.name for p in cache.iterdir()) == [resumed.name]
+    assert ensure_warm_started(cache, seed=0, recipe=recipe, on_step=kill_at_step_5) == resumed
+
+
+def test_a_build_prints_plain_progress_lines_when_stderr_is_not_a_terminal(tmp_path, capsys):
+    ensure_warm_started(tmp_path, seed=0, recipe=dataclasses.replace(SMALL, steps=2),
+                        progress_interval_s=0)
+    lines = [line for line in capsys.readouterr().err.splitlines()
+             if line.startswith("warm start:")]
+    assert len(lines) == 2
+    assert lines[0].startswith("warm start: step 1/2 (50%), loss ") and "left ~" in lines[0]
+    assert lines[1].startswith("warm start: step 2/2 (100%), loss ") and "done" in lines[1]
