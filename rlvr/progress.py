@@ -67,12 +67,13 @@ class PlainProgress:
         self.start = start
         self._started = clock()
         self._last_line: float | None = None
+        self._last_done: int | None = None
 
     def update(self, done: int, *, loss: float | None = None, extra: str = "") -> str | None:
         """Report that ``done`` steps of ``total`` are done; print a line if one is due.
 
         A line is due on the first call after ``interval_s`` seconds since the last line (or
-        the start), and when ``done`` reaches ``total``.
+        the start), and when ``done`` first reaches ``total``.
 
         Returns:
             The line printed (without the newline), or None.
@@ -81,9 +82,10 @@ class PlainProgress:
             return None
         now = self.clock()
         since = now - (self._last_line if self._last_line is not None else self._started)
-        if done < self.total and since < self.interval_s:
+        finished = done >= self.total and done != self._last_done
+        if since < self.interval_s and not finished:
             return None
-        self._last_line = now
+        self._last_line, self._last_done = now, done
         line = self.line(done, loss=loss, extra=extra, now=now)
         print(line, file=self.stream, flush=True)
         return line

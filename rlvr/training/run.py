@@ -39,10 +39,12 @@ from rlvr.training.grpo_config import (
 )
 from rlvr.training.mixed_precision import rotary_in_autocast_dtype
 from rlvr.training.out_of_memory import out_of_memory_as_error
+from rlvr.training.plain_progress import PlainProgressCallback
 from rlvr.training.prompt_length import check_prompt_lengths
 from rlvr.training.result import TrainResult, read_result, write_result
 from rlvr.training.reward import domain_reward
 from rlvr.training.tracking import MlflowCurvesCallback, job_params, log_params, open_run
+from rlvr.training.zero_signal import ZeroSignalWarning
 
 FINAL_DIR = "final"
 JOB_RECORD = "train_job.yaml"
@@ -151,6 +153,8 @@ def run_training(
             peft_config=lora_config(job),
             callbacks=[
                 *([MlflowCurvesCallback(client, run_id)] if client is not None else []),
+                ZeroSignalWarning(),  # says so when every GRPO advantage is 0
+                PlainProgressCallback(),  # lines in a log file, where tqdm's bar is unreadable
                 *callbacks,
             ],
         )

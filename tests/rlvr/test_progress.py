@@ -63,3 +63,12 @@ def test_bad_arguments_name_the_reporter():
 
 def test_format_seconds():
     assert [format_seconds(s) for s in (8.4, 75.2, 3725)] == ["8s", "1m15s", "1h02m05s"]
+
+
+def test_the_last_step_gets_one_line_however_often_it_is_reported():
+    clock, stream = FakeClock(), io.StringIO()
+    progress = PlainProgress("training", 3, stream=stream, interval_s=30, clock=clock)
+    for done in (1, 2, 3, 3):  # the trainer logs the last step, then its summary
+        clock.now += 1.0
+        progress.update(done)
+    assert stream.getvalue().splitlines() == ["training: step 3/3 (100%), elapsed 3s, done"]

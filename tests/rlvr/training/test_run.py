@@ -128,3 +128,18 @@ def test_result_file_rejects_other_versions(tmp_path):
     with pytest.raises(ResultFileError, match="schema_version 2"):
         read_result(tmp_path)
     assert read_result(tmp_path / "missing") is None
+
+
+def test_a_run_without_signal_warns_and_prints_plain_progress(tiny_model, domain_file, mlflow_uri,
+                                                              tmp_path, caplog, capsys):
+    # The random tiny model never writes the answer format: every reward is 0.
+    job = tiny_job(tiny_model, domain_file, tmp_path / "out", max_steps=2,
+                   tracking={"mlflow_tracking_uri": mlflow_uri})
+    with caplog.at_level("WARNING", logger="rlvr.training.zero_signal"):
+        result = run_training(job)
+    assert result.complete
+    warnings = [r.getMessage() for r in caplog.records if "no learning signal" in r.getMessage()]
+    assert len(warnings) == 1 and "in all 2 logged steps" in warnings[0]
+    assert f"max_completion_length {job.grpo.max_completion_length}" in warnings[0]
+    # stderr is not a terminal here: the last step gets its plain line.
+    assert "training: step 2/2 (100%), loss " in capsys.readouterr().err
