@@ -4,12 +4,19 @@
 (what `studies.trial_process` runs: the train and eval commands, where their results land)
 and, once run, the logs, ``eval.json`` and ``outcome.json``. Any trial can be re-run by hand:
 ``python -m studies.trial_process <trial dir>/trial.json``.
+
+A folder is bound to one attempt by its MLflow run id (in ``trial.json``, the job's
+``tracking.run_id`` and the outcome). A folder found holding files of another run (a study run
+again under the same name and workdir with a new store or experiment) is moved, whole, to
+``<study dir>/superseded/<folder>-<its run id>/`` before the attempt's files are written: no
+result, checkpoint or log of it is ever read as this attempt's, and none is lost.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import yaml
@@ -26,6 +33,7 @@ OUTCOME_FILE = "outcome.json"
 INLINE_DOMAINS_FILE = "inline_domains.yaml"
 CHECKPOINT_PLACEHOLDER = "{checkpoint}"
 SCHEMA_VERSION = 1
+SUPERSEDED_DIR = "superseded"
 
 
 def default_mixopt_command() -> list[str]:
@@ -43,9 +51,43 @@ def inline_domain_file(config: StudyConfig) -> Path | None:
     return path
 
 
+def folder_run_id(trial_dir: Path) -> str | None:
+    """The run id of the attempt whose ``trial.json`` is in `trial_dir` (None: none readable)."""
+    try:
+        data = json.loads((trial_dir / TRIAL_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    run_id = data.get("run_id") if isinstance(data, dict) else None
+    return run_id if isinstance(run_id, str) else None
+
+
+def clear_foreign_folder(trial_dir: Path, run_id: str, study_dir: Path) -> Path | None:
+    """Move `trial_dir` aside when it holds anything of another run than `run_id`.
+
+    Returns where it went (``<study_dir>/superseded/<name>-<run id>``), or None when the
+    folder is absent, empty, or already this attempt's (a relaunch of the same attempt).
+    """
+    if not trial_dir.is_dir() or not any(trial_dir.iterdir()):
+        return None
+    found = folder_run_id(trial_dir)
+    if found == run_id:
+        return None
+    tag = found if found is not None else f"unknown-{time.time_ns()}"
+    target = study_dir / SUPERSEDED_DIR / f"{trial_dir.name}-{tag}"
+    if target.exists():
+        target = target.with_name(f"{target.name}-{time.time_ns()}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    trial_dir.rename(target)
+    return target
+
+
 def prepare_trial(config: StudyConfig, spec: TrialSpec, mixopt: list[str] | None = None) -> Path:
-    """Write ``job.yaml`` and ``trial.json`` into ``spec.trial_dir``; returns ``trial.json``."""
+    """Write ``job.yaml`` and ``trial.json`` into ``spec.trial_dir``; returns ``trial.json``.
+
+    A folder left there by another run is moved aside first (`clear_foreign_folder`).
+    """
     trial_dir = Path(spec.trial_dir)
+    clear_foreign_folder(trial_dir, spec.run_id, config.study_dir)
     trial_dir.mkdir(parents=True, exist_ok=True)
     extra = inline_domain_file(config)
     domain_files = (*config.domain_files, *([extra] if extra is not None else []))

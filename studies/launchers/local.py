@@ -4,7 +4,12 @@ GPUs are shared out through ``CUDA_VISIBLE_DEVICES`` (``gpus_per_trial`` each; 0
 trials), and every trial gets its own free ``MASTER_PORT`` so concurrent distributed or
 vLLM-colocated trials never collide. A trial runs in its own session (process group): it
 survives its driver, a later driver polls it again through its handle (pid, process start
-time, folder), and cancelling kills the whole group.
+time, folder, run id).
+
+When an attempt ends in any way (its outcome written, its process dead without one, cancelled)
+the whole process group is ended (SIGTERM, SIGKILL after a grace period) before its GPUs are
+handed to another trial: a killed trial process leaves no training behind. Only the outcome of
+the handle's own run is read (`read_outcome` with the run id).
 """
 
 from __future__ import annotations
@@ -24,9 +29,11 @@ from studies.config import LocalLauncher as LocalSettings
 from studies.launchers.base import Poll, TrialSpec
 from studies.lock import pid_alive
 from studies.trial_files import TRIAL_FILE
-from studies.trial_process import OutcomeFileError, read_outcome
+from studies.trial_process import ForeignOutcomeError, OutcomeFileError, read_outcome
 
-KILL_GRACE_S = 10.0
+KILL_GRACE_S = 10.0  # SIGTERM -> SIGKILL
+SETTLE_S = 2.0  # a trial process that wrote its outcome is let exit by itself this long
+REAP_WAIT_S = 5.0  # after SIGKILL
 
 
 def visible_gpus() -> list[int]:
@@ -58,6 +65,57 @@ def process_start_time(pid: int) -> str | None:
         return None
 
 
+def group_members(pgid: int) -> list[int]:
+    """The live (not zombie) processes of process group `pgid`, from ``/proc`` (Linux).
+
+    Elsewhere: ``[pgid]`` while ``killpg(pgid, 0)`` finds the group, else ``[]``."""
+    if not os.path.isdir("/proc/self"):
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return []
+        except PermissionError:
+            pass
+        return [pgid]
+    members = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", encoding="ascii", errors="replace") as f:
+                state, _ppid, pgrp = f.read().rsplit(")", 1)[1].split()[:3]
+        except (OSError, ValueError):
+            continue
+        if int(pgrp) == pgid and state not in ("Z", "X"):
+            members.append(int(entry.name))
+    return members
+
+
+def _wait_empty(pgid: int, seconds: float) -> list[int]:
+    deadline = time.monotonic() + seconds
+    while (left := group_members(pgid)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return left
+
+
+def end_group(pgid: int, *, grace_s: float = KILL_GRACE_S, settle_s: float = 0.0) -> list[int]:
+    """End process group `pgid`: wait `settle_s` for it to exit by itself, then SIGTERM, then
+    SIGKILL what is left after `grace_s`. Returns the pids still alive after that (normally
+    none; a process in uninterruptible sleep may linger)."""
+    if not _wait_empty(pgid, settle_s):
+        return []
+    for sig, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, REAP_WAIT_S)):
+        try:
+            os.killpg(pgid, sig)
+        except ProcessLookupError:
+            return []
+        except PermissionError:  # not ours (cannot happen for a group we started)
+            return group_members(pgid)
+        if not _wait_empty(pgid, wait_s):
+            return []
+    return group_members(pgid)
+
+
 class LocalLauncher:
     """Runs trials as local subprocesses.
 
@@ -66,9 +124,10 @@ class LocalLauncher:
     """
 
     def __init__(self, settings: LocalSettings, *, study_dir: Path,
-                 gpus: list[int] | None = None) -> None:
+                 gpus: list[int] | None = None, kill_grace_s: float = KILL_GRACE_S) -> None:
         self.settings = settings
         self.study_dir = study_dir
+        self.kill_grace_s = kill_grace_s
         if gpus is not None:
             self.gpus = list(gpus)
         elif settings.gpus == "auto":
@@ -81,6 +140,8 @@ class LocalLauncher:
                 f"GPU(s) are available ({self.gpus}); set gpus_per_trial: 0 to train on CPU"
             )
         self._in_use: dict[str, list[int]] = {}  # trial dir -> its GPUs
+        # process group -> GPUs of an ended attempt whose processes outlived SIGKILL
+        self._draining: dict[int, list[int]] = {}
         self._children: dict[int, subprocess.Popen[bytes]] = {}
 
     @property
@@ -89,7 +150,9 @@ class LocalLauncher:
         return None if per == 0 else len(self.gpus) // per
 
     def _allocate(self) -> list[int]:
-        busy = {g for used in self._in_use.values() for g in used}
+        for pgid in [p for p in self._draining if not group_members(p)]:
+            del self._draining[pgid]
+        busy = {g for used in (*self._in_use.values(), *self._draining.values()) for g in used}
         free = [g for g in self.gpus if g not in busy]
         per = self.settings.gpus_per_trial
         if len(free) < per:
@@ -103,14 +166,16 @@ class LocalLauncher:
         env = {**os.environ, **self.settings.env, "MASTER_PORT": str(port),
                "CUDA_VISIBLE_DEVICES": ",".join(map(str, gpus))}
         log = (trial_dir / "trial.log").open("ab")
-        cmd = [sys.executable, "-m", "studies.trial_process", str(trial_dir / TRIAL_FILE)]
+        cmd = [sys.executable, "-m", "studies.trial_process", str(trial_dir / TRIAL_FILE),
+               "--run-id", spec.run_id]
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
                                 cwd=trial_dir, start_new_session=True)
         log.close()
         self._children[proc.pid] = proc
         self._in_use[str(trial_dir)] = gpus
         return {"kind": "local", "pid": proc.pid, "start_time": process_start_time(proc.pid),
-                "trial_dir": str(trial_dir), "gpus": gpus, "master_port": port}
+                "trial_dir": str(trial_dir), "gpus": gpus, "master_port": port,
+                "run_id": spec.run_id}
 
     def adopt(self, handle: Mapping[str, Any]) -> None:
         self._in_use[str(handle["trial_dir"])] = list(handle.get("gpus", []))
@@ -122,12 +187,24 @@ class LocalLauncher:
             return child.poll() is None
         return pid_alive(pid) and process_start_time(pid) == handle.get("start_time")
 
+    def _group_is_ours(self, handle: Mapping[str, Any]) -> bool:
+        """Whether process group ``pid`` is still the attempt's: its leader is the handle's
+        process, or is gone (a group outlives its leader, and its id is not reused while it
+        has members), not another process that reuses the pid."""
+        start = process_start_time(int(handle["pid"]))
+        return start is None or start == handle.get("start_time")
+
     def poll(self, handle: Mapping[str, Any]) -> Poll:
         trial_dir = Path(handle["trial_dir"])
         if str(trial_dir) not in self._in_use:
             self.adopt(handle)  # a trial started by an earlier driver
         try:
-            outcome = read_outcome(trial_dir)
+            # A handle of an earlier version has no run id: its outcome is read unchecked.
+            outcome = read_outcome(trial_dir, run_id=handle.get("run_id"))
+        except ForeignOutcomeError as err:
+            if self._alive(handle):
+                return Poll("running")  # it will write its own outcome over the stale one
+            return self._ended(handle, Poll("failed", reason=str(err)))
         except OutcomeFileError as err:
             return self._ended(handle, Poll("failed", reason=str(err)))
         if outcome is None and self._alive(handle):
@@ -137,29 +214,29 @@ class LocalLauncher:
                 "failed", reason=f"the trial process exited without writing an outcome "
                 f"(see {trial_dir / 'trial.log'})"))
         if outcome["status"] == "completed":
-            return self._ended(handle, Poll("completed", metrics=outcome["metrics"]))
-        return self._ended(handle, Poll("failed", reason=str(outcome.get("reason", ""))))
+            return self._ended(handle, Poll("completed", metrics=outcome["metrics"]),
+                               settle_s=SETTLE_S)
+        return self._ended(handle, Poll("failed", reason=str(outcome.get("reason", ""))),
+                           settle_s=SETTLE_S)
 
-    def _ended(self, handle: Mapping[str, Any], poll: Poll) -> Poll:
-        self._in_use.pop(str(handle["trial_dir"]), None)
-        child = self._children.pop(int(handle["pid"]), None)
+    def _ended(self, handle: Mapping[str, Any], poll: Poll, *, settle_s: float = 0.0) -> Poll:
+        """End the attempt's process group, then free its GPUs (kept reserved while a process
+        of it survives SIGKILL); reap the child."""
+        pgid = int(handle["pid"])
+        left = (end_group(pgid, grace_s=self.kill_grace_s, settle_s=settle_s)
+                if self._group_is_ours(handle) else [])
+        gpus = self._in_use.pop(str(handle["trial_dir"]), None)
+        if left:
+            self._draining[pgid] = list(gpus or [])
+            poll = Poll(poll.state, metrics=poll.metrics, reason=(
+                f"{poll.reason}; processes {left} of the attempt outlived SIGKILL, its GPUs "
+                "stay reserved until they end").lstrip("; "))
+        child = self._children.pop(pgid, None)
         if child is not None:
             child.poll()  # reap
         return poll
 
     def cancel(self, handle: Mapping[str, Any]) -> None:
-        pid = int(handle["pid"])
-        if not self._alive(handle):
-            return
-        try:
-            os.killpg(pid, signal.SIGTERM)
-            deadline = time.time() + KILL_GRACE_S
-            while time.time() < deadline and self._alive(handle):
-                time.sleep(0.1)
-            if self._alive(handle):
-                os.killpg(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self._ended(handle, Poll("failed"))
 
     def close(self) -> None:

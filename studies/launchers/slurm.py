@@ -2,9 +2,11 @@
 
 The job runs `studies.trial_process.run_trial` on the trial's ``trial.json`` (the same process
 as the local launcher's), so its result crosses back as ``outcome.json`` in the trial folder,
-never through a log. The handle holds the job id and submitit's folder: a later driver polls
-the same job (``sacct``/``squeue`` through submitit). ``executor: local`` uses submitit's local
-executor instead (one machine; what the tests use).
+never through a log. The handle holds the job id, submitit's folder and the attempt's run id: a
+later driver polls the same job (``sacct``/``squeue`` through submitit), and only an outcome of
+that run is read. The training a job starts dies with the job's process
+(`studies.trial_process`), and Slurm ends a cancelled job's processes itself.
+``executor: local`` uses submitit's local executor instead (one machine; what the tests use).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from studies.config import SlurmLauncher as SlurmSettings
 from studies.launchers.base import Poll, TrialSpec
 from studies.lock import pid_alive
 from studies.trial_files import TRIAL_FILE
-from studies.trial_process import OutcomeFileError, read_outcome, run_trial
+from studies.trial_process import ForeignOutcomeError, OutcomeFileError, read_outcome, run_trial
 
 _ENDED = ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL",
           "PREEMPTED", "BOOT_FAIL", "DEADLINE", "FINISHED", "INTERRUPTED")
@@ -68,10 +70,10 @@ class SlurmLauncher:
 
     def submit(self, spec: TrialSpec) -> dict[str, Any]:
         self.executor.update_parameters(name=f"{spec.study}-trial{spec.index}")
-        job = self.executor.submit(run_trial, Path(spec.trial_dir) / TRIAL_FILE)
+        job = self.executor.submit(run_trial, Path(spec.trial_dir) / TRIAL_FILE, spec.run_id)
         self._jobs[str(job.job_id)] = job
         return {"kind": "slurm", "executor": self.settings.executor, "job_id": str(job.job_id),
-                "folder": str(self.folder), "trial_dir": spec.trial_dir}
+                "folder": str(self.folder), "trial_dir": spec.trial_dir, "run_id": spec.run_id}
 
     def _state(self, handle: Mapping[str, Any]) -> str:
         job_id = str(handle["job_id"])
@@ -84,8 +86,12 @@ class SlurmLauncher:
 
     def poll(self, handle: Mapping[str, Any]) -> Poll:
         trial_dir = Path(handle["trial_dir"])
+        foreign = ""
         try:
-            outcome = read_outcome(trial_dir)
+            # A handle of an earlier version has no run id: its outcome is read unchecked.
+            outcome = read_outcome(trial_dir, run_id=handle.get("run_id"))
+        except ForeignOutcomeError as err:
+            outcome, foreign = None, str(err)  # the job will write its own over it
         except OutcomeFileError as err:
             return self._ended(handle, Poll("failed", reason=str(err)))
         if outcome is not None:
@@ -95,6 +101,8 @@ class SlurmLauncher:
         state = self._state(handle)
         if state.split()[0] not in _ENDED:
             return Poll("running")
+        if foreign:
+            return self._ended(handle, Poll("failed", reason=foreign))
         return self._ended(handle, Poll(
             "failed", reason=f"job {handle['job_id']} ended ({state}) without an outcome; "
             f"see its logs in {handle['folder']}"))
