@@ -1,8 +1,10 @@
 """`mixopt train JOB.yaml`, or the quick form
 `mixopt train --model M --mixture a=0.3,b=0.7 --budget N`.
 
-The quick form builds the job in memory and writes it to ``OUTPUT_DIR/job.yaml`` first, so the
-run can be repeated (or resumed) with `mixopt train OUTPUT_DIR/job.yaml`.
+The quick form builds the job in memory and writes it to ``OUTPUT_DIR/train_job.yaml`` first
+(the trainer's own record of the job, so the folder holds one job file), so the run can be
+repeated (or resumed) with `mixopt train OUTPUT_DIR/train_job.yaml`. A run that is already
+complete is not run again: the command says so and exits.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from rlvr.training import RESULT_FILE, TrainResult, run_training
 from rlvr.training.distributed import is_main_process
 from studies.cli.rlvr_errors import as_mixopt_errors
 
-QUICK_JOB_FILE = "job.yaml"
+QUICK_JOB_FILE = "train_job.yaml"  # = rlvr.training.JOB_RECORD (not imported: torch at start)
 DEFAULT_RUNS_DIR = Path("mixopt-train")
 
 
@@ -93,7 +95,8 @@ def quick_job(
 
 
 def _write_quick_job(job: TrainJob) -> Path:
-    """Save the quick form's job as ``OUTPUT_DIR/job.yaml``, refusing to replace another job."""
+    """Save the quick form's job as ``OUTPUT_DIR/train_job.yaml``, refusing to replace another
+    job."""
     path = job.output_dir / QUICK_JOB_FILE
     if path.is_file() and path.read_text(encoding="utf-8") != job.to_yaml():
         raise MixoptError(f"{path} holds another job; pass another --output-dir, or run it with "
@@ -171,6 +174,15 @@ def train(
                         tracking=tracking)
         path = _write_quick_job(job)
         typer.echo(f"job written to {path}")
+    from rlvr.training import read_result
+
+    with as_mixopt_errors():
+        previous = read_result(job.output_dir)
+    if previous is not None and previous.complete:
+        if is_main_process():
+            typer.echo(f"already trained, nothing to do: {job.output_dir} holds a complete run "
+                       f"({previous.steps} steps; final model {previous.final_checkpoint})")
+        return
     with as_mixopt_errors():
         result = run_training(job)
     if is_main_process():  # under `accelerate launch` every rank gets here

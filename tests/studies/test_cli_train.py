@@ -1,7 +1,8 @@
 """`mixopt train`: job files and the quick form; user mistakes end in one line and exit 2.
 
 The real training path is tested in tests/rlvr/training/test_run.py; here only what the
-command adds (job building, job.yaml, error translation) is checked, without training.
+command adds (job building, the job file, error translation) is checked, with one tiny run
+for what a rerun of a complete job says.
 """
 
 import os
@@ -15,9 +16,12 @@ import huggingface_hub
 import pytest
 import yaml
 
-from rlvr.job import load_job
+from rlvr.job import load_job, save_job
+from rlvr.models import build_tiny_qwen2vl
+from rlvr.training import JOB_RECORD
 from studies.cli import main
-from tests.rlvr.training.conftest import BOX_DOMAIN, MC_DOMAIN, write_domains
+from studies.cli.train import QUICK_JOB_FILE
+from tests.rlvr.training.conftest import BOX_DOMAIN, MC_DOMAIN, tiny_job, write_domains
 
 
 @pytest.fixture(autouse=True)
@@ -91,8 +95,10 @@ def test_quick_form_writes_a_job_file_that_reruns(tmp_path, capsys, domain_file)
         capsys,
     )
     assert code == 2 and "no model folder at" in err  # fails after writing the job
-    assert f"job written to {out / 'job.yaml'}" in stdout
-    job = load_job(out / "job.yaml")
+    assert f"job written to {out / 'train_job.yaml'}" in stdout
+    # The trainer's own record of the job: one job file in the folder, not two.
+    assert QUICK_JOB_FILE == JOB_RECORD and [p.name for p in out.iterdir()] == [JOB_RECORD]
+    job = load_job(out / JOB_RECORD)
     assert job.domains == {MC_DOMAIN: 0.5, BOX_DOMAIN: 0.5} and job.budget == 8
     assert job.seed == 3 and job.domain_files == (domain_file,)
     assert job.max_steps == 2 and job.output_dir == out
@@ -104,3 +110,15 @@ def test_job_file_and_quick_options_together_are_refused(tmp_path, capsys):
     assert code == 2 and "either JOB.yaml or the quick form" in err
     code, _, err = run_main(["train", "--model", "m"], capsys)
     assert code == 2 and "--mixture, --budget" in err
+
+
+def test_a_rerun_of_a_complete_job_says_there_is_nothing_to_do(tmp_path, capsys, domain_file):
+    model = build_tiny_qwen2vl(tmp_path / "model", seed=0)
+    job = tiny_job(model, domain_file, tmp_path / "out", max_steps=1,
+                   tracking={"mlflow_tracking_uri": f"sqlite:///{tmp_path}/mlflow.db"})
+    path = save_job(job, tmp_path / "job.yaml")
+    code, stdout, _ = run_main(["train", str(path)], capsys)
+    assert code == 0 and "trained 1 steps" in stdout
+    code, stdout, _ = run_main(["train", str(path)], capsys)
+    assert code == 0 and "already trained, nothing to do" in stdout
+    assert "trained 1 steps in" not in stdout  # not the old timing again
