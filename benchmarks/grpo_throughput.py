@@ -36,6 +36,9 @@ What it does:
      (``cache_implementation="static"``), ``compile`` (let transformers compile the decoding
      step: TRL builds its GenerationConfig with ``disable_compile=True``; this flips it after
      the trainer is built), ``padN`` (``pad_to_multiple_of=N``, fewer distinct prompt shapes).
+     ``vllm`` (``generation.backend: vllm-colocate``: TRL's ``vllm_mode="colocate"``),
+     ``sleep`` (TRL's ``vllm_enable_sleep_mode``: vLLM frees its weights and KV cache while
+     the optimizer runs), ``memNN`` (``generation.gpu_memory_utilization = NN / 100``).
      ``rlvr-default`` has no modifier.
 
    `run_training` itself is not called: it opens an MLflow run and writes result files, which
@@ -338,6 +341,23 @@ class CountingGRPOTrainer(GRPOTrainer):
     completion_tokens = 0
     generation_seconds = 0.0
     generations = 0
+    sync_seconds = 0.0  # vLLM weight syncs (inside generation_seconds)
+
+    def _time_weight_syncs(self) -> None:
+        """Time each vLLM weight sync (colocate: the policy's tensors copied into vLLM)."""
+        generation = getattr(self, "vllm_generation", None)
+        if generation is None:
+            return
+        sync = generation.sync_weights
+
+        def timed() -> None:
+            _sync()
+            started = time.perf_counter()
+            sync()
+            _sync()
+            self.sync_seconds += time.perf_counter() - started
+
+        generation.sync_weights = timed
 
     def _generate_single_turn(self, *args: Any, **kwargs: Any):
         _sync()
@@ -376,7 +396,8 @@ class StepClock(TrainerCallback):
 
 
 def parse_config(name: str) -> dict[str, Any]:
-    """``trl-default`` or ``rlvr[-spgN][-nogc|-gc][-beta0][-static][-compile|-nocompile][-padN]``.
+    """``trl-default`` or
+    ``rlvr[-spgN][-nogc|-gc][-beta0][-static][-compile|-nocompile][-padN][-vllm][-sleep][-memNN]``.
     ``rlvr-default`` is `grpo_config`'s GPU default (since 2026-11-28: steps per generation for
     >= 256 completions, no gradient checkpointing, static cache + compiled decoding)."""
     if name == "trl-default":
@@ -405,9 +426,20 @@ def parse_config(name: str) -> dict[str, Any]:
             config["compile"] = True
         elif part.startswith("pad") and part[3:].isdigit():
             config["options"]["pad_to_multiple_of"] = int(part[3:])
+        elif part == "vllm":
+            config["generation"]["backend"] = "vllm-colocate"
+        elif part == "sleep":
+            config["options"]["vllm_enable_sleep_mode"] = True
+        elif part.startswith("mem") and part[3:].isdigit() and 0 < int(part[3:]) <= 100:
+            config["generation"]["gpu_memory_utilization"] = int(part[3:]) / 100
         else:
             raise SystemExit(f"unknown modifier {part!r} in {name!r}")
     return config
+
+
+def vllm_logit_bias(token_ids: list[int]) -> dict[int, float]:
+    """A vLLM ``logit_bias`` that forbids ``token_ids`` (exp(-100) is 0 next to any logit)."""
+    return {int(i): -100.0 for i in token_ids}
 
 
 def make_job(args, model: Path, domain_file: Path, out: Path, grpo: dict, steps: int,
@@ -484,7 +516,11 @@ def run_config(args, name: str, model_dir: Path, domain_file: Path, work: Path) 
     else:
         options = grpo_config_options(job, out, cuda=cuda)
         options.update(save_strategy="no", disable_tqdm=True, **spec["options"])
-        options["generation_kwargs"] = {"suppress_tokens": suppress}
+        if options.get("use_vllm"):
+            # vLLM's SamplingParams has no suppress_tokens: a large negative bias instead.
+            options["generation_kwargs"] = {"logit_bias": vllm_logit_bias(suppress)}
+        else:
+            options["generation_kwargs"] = {"suppress_tokens": suppress}
     config = GRPOConfig(**options)
     clock = StepClock()
     trainer = CountingGRPOTrainer(
@@ -496,6 +532,7 @@ def run_config(args, name: str, model_dir: Path, domain_file: Path, work: Path) 
         callbacks=[clock],
     )
     clock.trainer = trainer
+    trainer._time_weight_syncs()
     compiled = bool(spec.get("compile")) or (spec["base"] == "rlvr"
                                               and compile_decoding(job, cuda=cuda))
     if compiled:
@@ -527,6 +564,11 @@ def run_config(args, name: str, model_dir: Path, domain_file: Path, work: Path) 
         "generate_seconds_per_cycle": round((g1 - g0) / (timed_steps / spg), 3),
         "generate_tokens_per_s": round(tokens / (g1 - g0), 1) if g1 > g0 else None,
         "mean_completion_length": round(tokens / (timed_steps * args.completions), 1),
+        "generation_backend": job.generation.backend,
+        "vllm_gpu_memory_utilization": config.vllm_gpu_memory_utilization if config.use_vllm
+        else None,
+        "vllm_sleep_mode": bool(config.vllm_enable_sleep_mode) if config.use_vllm else None,
+        "weight_sync_seconds_total": round(trainer.sync_seconds, 3),
         "step_seconds": [round(b[0] - a[0], 3) for a, b in itertools.pairwise(clock.marks)],
         "train_seconds_total": round(total, 1),
         "peak_gpu_gib": peak_gpu_memory_gib(),
@@ -536,6 +578,16 @@ def run_config(args, name: str, model_dir: Path, domain_file: Path, work: Path) 
     if cuda:
         torch.cuda.empty_cache()
     return result
+
+
+def _version_of(dist: str) -> str | None:
+    """An installed distribution's version, None where it is absent (imports nothing)."""
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 def main() -> None:
@@ -598,6 +650,7 @@ def main() -> None:
             "torch": torch.__version__,
             "transformers": transformers.__version__,
             "trl": trl.__version__,
+            "vllm": _version_of("vllm"),
         },
         "mlflow_stubbed": MLFLOW_STUBBED,
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},

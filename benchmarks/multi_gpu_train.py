@@ -70,6 +70,12 @@ def _job(args, model: Path, domain_file: Path, out: Path, processes: int) -> dic
             "num_processes": processes,
             "max_completion_length": args.max_completion_length,
             "weights_dtype": args.weights_dtype,
+            **({"steps_per_generation": args.steps_per_generation}
+               if args.steps_per_generation else {}),
+        },
+        "generation": {
+            "backend": args.generation_backend,
+            "gpu_memory_utilization": args.gpu_memory_utilization,
         },
         "tracking": {"mlflow_tracking_uri": f"sqlite:///{out / 'mlflow.db'}"},
     }
@@ -97,7 +103,7 @@ def _steady_seconds_per_step(client, run_id: str, warmup: int, cycle: int) -> tu
 def run(args, processes: int, model: Path, domain_file: Path, work: Path) -> dict:
     import yaml
 
-    out = work / f"n{processes}-{args.weights_dtype}"
+    out = work / f"n{processes}-{args.weights_dtype}-{args.generation_backend}"
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
@@ -136,6 +142,7 @@ def run(args, processes: int, model: Path, domain_file: Path, work: Path) -> dic
         samples=result.samples,
         runtime_seconds=result.runtime_seconds,
         weights_dtype=args.weights_dtype,
+        generation_backend=args.generation_backend,
         peak_gpu_memory_gib=result.peak_gpu_memory_gib,
         mlflow_runs=len(runs),
         final_loadable=(Path(result.final_checkpoint) / "config.json").is_file(),
@@ -160,6 +167,12 @@ def main() -> None:
     parser.add_argument("--size", default="2b")
     parser.add_argument("--weights-dtype", default="float32", choices=("float32", "bfloat16"),
                         help="grpo.weights_dtype: float32 master weights (the default) or bf16")
+    parser.add_argument("--generation-backend", default="hf", choices=("hf", "vllm-colocate"),
+                        help="generation.backend of the job (vllm-colocate needs vLLM)")
+    parser.add_argument("--gpu-memory-utilization", type=float, default=0.3,
+                        help="generation.gpu_memory_utilization (vllm-colocate)")
+    parser.add_argument("--steps-per-generation", type=int, default=None,
+                        help="grpo.steps_per_generation (default: the job's default)")
     parser.add_argument("--image-px", type=int, default=224)
     parser.add_argument("--work", type=Path, default=Path("multi_gpu_work"))
     parser.add_argument("--out", type=Path, default=Path("multi_gpu.json"))

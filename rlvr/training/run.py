@@ -162,6 +162,8 @@ def run_training(
             trainer.generation_config.disable_compile = False  # TRL 1.16 hard-codes True
         if job.generation.backend == "hf":
             suppress_vision_markers(trainer.generation_config, processor)
+        else:  # vLLM, in-process or `trl vllm-serve` (TRL sends these options per request)
+            suppress_vision_markers_in_vllm(trainer.vllm_generation.generation_kwargs, processor)
         # -- run
         with out_of_memory_as_error():
             trainer.train(resume_from_checkpoint=last_checkpoint)
@@ -228,6 +230,18 @@ def prepare_processor_for_training(processor: ProcessorMixin) -> ProcessorMixin:
     return processor
 
 
+def vision_marker_ids(processor: Any) -> set[int]:
+    """Qwen2-VL's vision marker token ids that ``processor``'s tokenizer knows (image/video pad,
+    vision start/end/pad); unknown tokens are left out."""
+    tokenizer = getattr(processor, "tokenizer", processor)
+    unknown = tokenizer.unk_token_id
+    markers = {
+        tokenizer.convert_tokens_to_ids(token)
+        for token in (VISION_START, VISION_END, IMAGE_PAD, VIDEO_PAD, VISION_PAD)
+    }
+    return {i for i in markers if isinstance(i, int) and i != unknown}
+
+
 def suppress_vision_markers(generation_config: GenerationConfig, processor: Any) -> list[int]:
     """Forbid sampling Qwen2-VL's vision marker tokens during GRPO generation (`hf` backend).
 
@@ -242,17 +256,33 @@ def suppress_vision_markers(generation_config: GenerationConfig, processor: Any)
         The token ids now suppressed (TRL's and these), sorted; ``generation_config`` changed
         in place.
     """
-    tokenizer = getattr(processor, "tokenizer", processor)
-    unknown = tokenizer.unk_token_id
-    markers = {
-        tokenizer.convert_tokens_to_ids(token)
-        for token in (VISION_START, VISION_END, IMAGE_PAD, VIDEO_PAD, VISION_PAD)
-    }
-    ids = set(generation_config.suppress_tokens or []) | {
-        i for i in markers if isinstance(i, int) and i != unknown
-    }
+    ids = set(generation_config.suppress_tokens or []) | vision_marker_ids(processor)
     generation_config.suppress_tokens = sorted(ids)
     return generation_config.suppress_tokens
+
+
+# exp(-100) is 0 in float32 next to any logit: a token with this bias is never sampled.
+VLLM_FORBIDDEN_BIAS = -100.0
+
+
+def suppress_vision_markers_in_vllm(generation_kwargs: dict[str, Any], processor: Any) -> dict:
+    """The vLLM backends' `suppress_vision_markers`: vLLM's ``SamplingParams`` has no
+    ``suppress_tokens`` (TRL passes ``generation_kwargs`` to it), so the markers get a
+    ``logit_bias`` of `VLLM_FORBIDDEN_BIAS`. TRL's vLLM path suppresses none of them, so a
+    policy sampling one breaks the training pass as with `hf` generation.
+
+    Args:
+        generation_kwargs: TRL's vLLM sampling options (``trainer.vllm_generation
+            .generation_kwargs``), changed in place; a ``logit_bias`` already there is kept
+            and extended.
+
+    Returns:
+        ``generation_kwargs``.
+    """
+    bias = dict(generation_kwargs.get("logit_bias") or {})
+    bias.update({i: VLLM_FORBIDDEN_BIAS for i in sorted(vision_marker_ids(processor))})
+    generation_kwargs["logit_bias"] = bias
+    return generation_kwargs
 
 
 def freeze_vision_tower(model: nn.Module) -> int:

@@ -33,3 +33,19 @@ def test_a_config_without_a_list_gets_one(tiny_model):
     _, processor = load_model_and_processor(tiny_model)
     config = GenerationConfig()
     assert len(suppress_vision_markers(config, processor)) == 5
+
+
+def test_vllm_sampling_options_forbid_every_vision_marker_and_keep_a_users_bias(tiny_model):
+    from rlvr.training.run import VLLM_FORBIDDEN_BIAS, suppress_vision_markers_in_vllm
+
+    _, processor = load_model_and_processor(tiny_model)
+    tokenizer = processor.tokenizer
+    eos = tokenizer.convert_tokens_to_ids(IM_END)
+    options = {"logit_bias": {eos: 1.5}, "seed": 3}
+
+    assert suppress_vision_markers_in_vllm(options, processor) is options
+
+    markers = [VISION_START, VISION_END, IMAGE_PAD, VIDEO_PAD, VISION_PAD]
+    expected = {tokenizer.convert_tokens_to_ids(t): VLLM_FORBIDDEN_BIAS for t in markers}
+    assert options == {"logit_bias": {eos: 1.5, **expected}, "seed": 3}
+    assert "suppress_tokens" not in options  # not a vLLM SamplingParams field
