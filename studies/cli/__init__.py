@@ -13,6 +13,7 @@ import typer
 from mixopt.errors import MixoptError
 from studies.cli import bench, domains, study, surrogate, train
 from studies.cli import eval as eval_cli
+from studies.numerical_warnings import log_numerical_warnings
 
 app = typer.Typer(
     name="mixopt",
@@ -33,6 +34,7 @@ app.command("demo")(study.demo)
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point (`mixopt`)."""
+    log_numerical_warnings()  # GP jitter notes to the log, other warnings shown
     try:
         app(args=argv, prog_name="mixopt", standalone_mode=True)
     except MixoptError as err:
