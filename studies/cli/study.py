@@ -29,6 +29,7 @@ from studies.analysis import StudyView, fit_study
 from studies.config import load_study_config
 from studies.driver import OpenedStudy, open_study, run_study
 from studies.orchestrator import StudyOutcome, StudyProgress
+from rlvr.progress import PlainProgress
 from studies.trials import latest_attempts
 
 app = typer.Typer(help="Run mixture-optimization studies and inspect them.", no_args_is_help=True)
@@ -84,11 +85,17 @@ def run_with_progress(
                   console=console, transient=False) as progress:
         task = progress.add_task("", total=total)
 
+        plain: list[PlainProgress] = []  # lines in a log file, where the bar does not draw
+
         def show(state: StudyProgress) -> None:
             best = "-" if state.best is None else f"{state.best:.4g} (trial {state.best_index})"
             running = ",".join(map(str, state.running)) or "-"
             progress.update(task, completed=state.trials_done,
                             description=f"best {best}  running [{running}]")
+            if not plain:
+                plain.append(PlainProgress("study", total, unit="trial", interval_s=0,
+                                           start=state.trials_done))
+            plain[0].update(state.trials_done, extra=f"best {best}, running [{running}]")
             if state.message:
                 progress.console.print(state.message)
 

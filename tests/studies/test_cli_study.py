@@ -25,6 +25,8 @@ def test_run_prints_the_recommendation_and_next_commands(ran_study):
     _, output = ran_study
     assert "recommended mixture" in output and "6 completed" in output
     assert "mixopt study report" in output
+    # Not a terminal: plain progress lines (trials done, best, running, times) beside the bar.
+    assert "study: trial 6/6 (100%), best " in output and "running [" in output
 
 
 def test_status_json_shape(ran_study):
