@@ -17,7 +17,7 @@ from mixopt.errors import MixoptError
 from studies.analysis import StudyView
 from studies.config import DEFAULT_EXPERIMENT, StudyConfig, load_study_config
 from studies.launchers import make_launcher
-from studies.ledger import Ledger
+from studies.ledger import Ledger, sqlite_path
 from studies.lock import StudyLock
 from studies.orchestrator import Orchestrator, StudyOutcome, StudyProgress, view_of
 from studies.trial_files import prepare_trial
@@ -31,9 +31,50 @@ class StudyNotFoundError(MixoptError):
     """No study of that name or path."""
 
 
+class StudyStoreMismatchError(MixoptError):
+    """The study's folder and its tracking store disagree (the store lost the study)."""
+
+
 def ledger_of(config: StudyConfig) -> Ledger:
     config.study_dir.mkdir(parents=True, exist_ok=True)
     return Ledger(config.tracking_uri, config.tracking.experiment, config.name)
+
+
+def study_files_on_disk(config: StudyConfig) -> list[str]:
+    """What a study that has run leaves in its folder: trial folders, study.json,
+    recommendation.json (names, for a message); empty for a study that never ran."""
+    folder = config.study_dir
+    found = []
+    trials = folder / "trials"
+    if trials.is_dir():
+        n = sum(1 for p in trials.iterdir() if p.is_dir())
+        if n:
+            found.append(f"{n} trial folder(s)")
+    found += [name for name in ("study.json", "recommendation.json") if (folder / name).is_file()]
+    return found
+
+
+def check_store_knows_study(config: StudyConfig, ledger: Ledger) -> None:
+    """Refuse a store that does not know a study whose files are on disk.
+
+    Raises:
+        StudyStoreMismatchError: the folder holds trials or study.json, the store no such
+            study (a deleted, truncated or replaced store, another tracking URI or experiment).
+    """
+    if ledger.find_study_run() is None:
+        refuse_lost_store(config, ledger.tracking_uri)
+
+
+def refuse_lost_store(config: StudyConfig, uri: str) -> None:
+    """Raise `StudyStoreMismatchError` if the study's folder holds what a run leaves."""
+    found = study_files_on_disk(config)
+    if found:
+        raise StudyStoreMismatchError(
+            f"study {config.name!r}: {config.study_dir} holds {', '.join(found)} but the "
+            f"MLflow store {uri} (experiment {config.tracking.experiment!r}) "
+            "knows no such study (store deleted, truncated or replaced?); rebuild its "
+            "completed trials from the folder with `mixopt study recover CONFIG`, or move the "
+            "folder away to start afresh")
 
 
 def warm_start_trials(config: StudyConfig, others: list[str]) -> list[TrialRecord]:
@@ -76,8 +117,12 @@ def run_study(
         StudyLockedError: another driver runs this study.
         MixoptError: a launcher that cannot be built, a store that cannot be used.
     """
-    ledger = ledger_of(config)
+    if max_trials is not None and max_trials < 1:
+        raise MixoptError(f"max_trials must be >= 1, got {max_trials}")
+    # The lock first: a second driver must never touch the store, not even to create it.
     with StudyLock(config.study_dir / LOCK_FILE) as lock:
+        ledger = ledger_of(config)
+        check_store_knows_study(config, ledger)
         parent = ledger.find_study_run()
         saved = (ledger.client.get_run(parent).data.tags.get(WARM_START_TAG)
                  if parent is not None else None)
@@ -122,9 +167,16 @@ def open_study(study: str, *, tracking_uri: str | None = None, experiment: str |
             raise StudyNotFoundError(
                 f"study {config.name!r} has not run yet (no {config.study_dir}); "
                 f"start it with: mixopt study run {path}")
-        ledger = Ledger(tracking_uri or config.tracking_uri, experiment
-                        or config.tracking.experiment, config.name)
+        uri = tracking_uri or config.tracking_uri
+        db = sqlite_path(uri)
+        if db is not None and not db.exists():  # say so rather than create an empty store
+            refuse_lost_store(config, uri)
+            raise StudyNotFoundError(f"study {config.name!r} has no store yet ({db}); "
+                                     f"start it with: mixopt study run {path}")
+        ledger = Ledger(uri, experiment or config.tracking.experiment, config.name)
         parent = ledger.find_study_run()
+        if parent is None:
+            refuse_lost_store(config, uri)
         return OpenedStudy(view_of(config, ledger.trials(), parent), ledger, config)
     uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
     if uri is None:

@@ -6,19 +6,31 @@ and its trials (``mlflow.parentRunId``, ``mixopt.trial_index``, ``mixopt.attempt
 ``mixopt.status``, ``mixopt.weights`` as exact JSON, the launcher handle, the failure reason;
 params ``w.<domain>``, ``budget``, ``seed``; metrics from the evaluation and ``objective``).
 All calls go through one `MlflowClient` with explicit run ids.
+
+A sqlite store is created whole or not at all: MLflow's schema migration runs on a temporary
+file beside it, which is then linked into place (`create_sqlite_store`), so a ``kill -9`` in
+the first seconds of a study never leaves a half-migrated store. The experiment's artifacts of
+a sqlite store go to ``artifacts/`` beside the database, not to ``./mlruns`` of whatever folder
+the driver was started from.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
+import sqlite3
 import time
+import uuid
 from collections.abc import Iterable, Mapping
+from contextlib import closing
+from pathlib import Path
 from typing import Any
 
 from mlflow.entities import Metric
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
+from sqlalchemy.exc import SQLAlchemyError
 
 from mixopt.errors import MixoptError
 from studies.trials import TrialRecord, TrialStatus
@@ -39,6 +51,8 @@ ENDED = "mixopt.ended_at"
 OBJECTIVE_METRIC = "objective"
 PARENT = "mlflow.parentRunId"
 _PAGE = 1000
+ARTIFACTS_DIR = "artifacts"
+_CREATING = ".creating-"
 _MLFLOW_STATUS = {
     TrialStatus.COMPLETED: "FINISHED",
     TrialStatus.FAILED: "FAILED",
@@ -57,19 +71,34 @@ class Ledger:
         tracking_uri: MLflow tracking URI (a sqlite file, a server).
         experiment: the experiment holding the study (created if missing).
         study: the study's name.
+        artifact_location: where a newly created experiment keeps its artifacts; default:
+            ``artifacts/`` beside a sqlite store's file, the server's choice otherwise.
+
+    Raises:
+        LedgerError: a store that cannot be opened (corrupt, not an MLflow store, a server
+            that does not answer); one line naming the store.
     """
 
-    def __init__(self, tracking_uri: str, experiment: str, study: str) -> None:
+    def __init__(self, tracking_uri: str, experiment: str, study: str,
+                 artifact_location: str | None = None) -> None:
         self.tracking_uri, self.study = tracking_uri, study
+        db = sqlite_path(tracking_uri)
+        if db is not None:
+            open_sqlite_store(tracking_uri, db)
+            if artifact_location is None:
+                artifact_location = (db.parent / ARTIFACTS_DIR).absolute().as_uri()
         self.client = MlflowClient(tracking_uri=tracking_uri)
         try:
             found = self.client.get_experiment_by_name(experiment)
             self.experiment_id = (
                 found.experiment_id if found is not None
-                else self.client.create_experiment(experiment)
+                else self.client.create_experiment(experiment,
+                                                   artifact_location=artifact_location)
             )
         except MlflowException as err:
             raise LedgerError(f"MLflow store {tracking_uri}: {err.message}") from None
+        except SQLAlchemyError as err:
+            raise LedgerError(f"MLflow store {tracking_uri}: {_first_line(err)}") from None
 
     # -- the study's parent run ------------------------------------------------------------
 
@@ -202,3 +231,105 @@ def _record(run: Any) -> TrialRecord:
             f"MLflow run {run.info.run_id} of study {tags.get(STUDY)!r} has a corrupt trial "
             f"record ({type(err).__name__}: {err}); fix or delete that run"
         ) from None
+
+
+# -- sqlite stores ---------------------------------------------------------------------------
+
+
+def sqlite_path(tracking_uri: str) -> Path | None:
+    """The database file of a ``sqlite:///`` URI, or None (a server, an in-memory store)."""
+    if not tracking_uri.startswith("sqlite:///"):
+        return None
+    path = tracking_uri.removeprefix("sqlite:///").split("?", 1)[0]
+    return None if path in ("", ":memory:") else Path(path)
+
+
+def open_sqlite_store(tracking_uri: str, db: Path) -> None:
+    """Make sure `db` is a complete MLflow store: create it if missing (`create_sqlite_store`),
+    rebuild it if an interrupted creation of an earlier version left it half-made and empty.
+
+    Raises:
+        LedgerError: a file that is not a usable MLflow store and holds (or may hold) runs.
+    """
+    if not db.exists():
+        create_sqlite_store(db)
+        return
+    try:
+        _migrated_store(f"sqlite:///{db}", db.parent / ARTIFACTS_DIR)
+        return
+    except (MlflowException, SQLAlchemyError, sqlite3.Error) as err:
+        problem = _first_line(err)
+        _forget_engine(f"sqlite:///{db}")
+        _forget_engine(tracking_uri)
+    if _runs_in(db) != 0:
+        raise LedgerError(
+            f"MLflow store {db} cannot be opened ({problem}): it is corrupt or not an MLflow "
+            "store; restore it from a backup, or move it away and rebuild the study's trials "
+            "from its folder with `mixopt study recover CONFIG`")
+    # Half-made by an interrupted creation (it holds no runs): nothing to lose. Kept aside.
+    db.rename(db.with_name(f"{db.name}.half-made-{int(time.time())}"))
+    create_sqlite_store(db)
+
+
+def create_sqlite_store(db: Path) -> None:
+    """Create an MLflow sqlite store at `db` atomically: migrated under a temporary name in
+    the same folder, then hard-linked into place (never replacing a store another process
+    created meanwhile). A process killed at any moment leaves no file at `db`, or a whole
+    store; its leftover temporary file is removed by the next creation."""
+    db.parent.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(db)
+    tmp = db.with_name(f".{db.name}{_CREATING}{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    try:
+        store = _migrated_store(f"sqlite:///{tmp}", db.parent / ARTIFACTS_DIR)
+        store.engine.dispose()
+        _forget_engine(f"sqlite:///{tmp}")
+        try:
+            os.link(tmp, db)
+        except FileExistsError:
+            pass  # another process created it first: use theirs
+    finally:
+        for leftover in (tmp, tmp.with_name(tmp.name + "-journal")):
+            leftover.unlink(missing_ok=True)
+
+
+def _migrated_store(uri: str, artifacts: Path) -> Any:
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    return SqlAlchemyStore(uri, artifacts.absolute().as_uri())
+
+
+def _forget_engine(uri: str) -> None:
+    """Drop MLflow's cached engine of `uri` (it would keep the old file open)."""
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    engine = SqlAlchemyStore._engine_map.pop(uri, None)
+    if engine is not None:
+        engine.dispose()
+
+
+def _remove_leftovers(db: Path) -> None:
+    """Temporary files of creations whose process died (killed mid-creation)."""
+    from studies.lock import pid_alive
+
+    for path in db.parent.glob(f".{db.name}{_CREATING}*"):
+        pid = path.name.split(_CREATING, 1)[1].split("-", 1)[0]
+        if pid.isdigit() and not pid_alive(int(pid)):
+            path.unlink(missing_ok=True)
+
+
+def _runs_in(db: Path) -> int | None:
+    """Runs in the sqlite file `db`: 0 when it has no runs table; None when unreadable."""
+    try:
+        with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+            if "runs" not in tables:
+                return 0
+            return int(conn.execute("SELECT count(*) FROM runs").fetchone()[0])
+    except sqlite3.Error:
+        return None
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(getattr(err, "orig", None) or err).strip()
+    return f"{type(getattr(err, 'orig', None) or err).__name__}: {text.splitlines()[0][:300]}" \
+        if text else type(err).__name__
