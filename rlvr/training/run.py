@@ -38,6 +38,7 @@ from rlvr.training.grpo_config import (
     require_generation_backend,
 )
 from rlvr.training.mixed_precision import rotary_in_autocast_dtype
+from rlvr.training.model_card import write_model_card
 from rlvr.training.out_of_memory import out_of_memory_as_error
 from rlvr.training.plain_progress import PlainProgressCallback
 from rlvr.training.prompt_length import check_prompt_lengths
@@ -158,6 +159,8 @@ def run_training(
                 *callbacks,
             ],
         )
+        # TRL's card links the base model's hub id: "None" for a local folder.
+        trainer.create_model_card = lambda **_: write_model_card(output_dir, job)
         if compiled:
             trainer.generation_config.disable_compile = False  # TRL 1.16 hard-codes True
         if job.generation.backend == "hf":
@@ -169,6 +172,8 @@ def run_training(
             trainer.train(resume_from_checkpoint=last_checkpoint)
         final_dir = output_dir / FINAL_DIR
         save_final_model(trainer, final_dir, merge_lora=job.lora is not None)
+        if main_process:
+            write_model_card(final_dir, job)
     except BaseException:
         if created_run:
             client.set_terminated(run_id, status="FAILED")

@@ -75,6 +75,13 @@ def test_result_file_counts_every_prompt_once(trained):
     assert result.final_checkpoint == str(job.output_dir / FINAL_DIR)
 
 
+def test_the_model_card_names_the_base_model_and_the_mixture(trained):
+    job, _ = trained
+    card = (job.output_dir / FINAL_DIR / "README.md").read_text()
+    assert f"base_model: {job.model}" in card and f"| {MC_DOMAIN} | 0.5 |" in card
+    assert "None" not in card
+
+
 def test_mlflow_run_holds_the_curves_and_the_mixture(trained, mlflow_uri):
     _, result = trained
     client = MlflowClient(mlflow_uri)
@@ -115,6 +122,9 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(tiny_model, domain_file, 
 
     resumed = run_training(job, extra_rewards=[digit_count])
     assert resumed.complete and resumed.steps == 2
+    # The card TRL writes at every checkpoint is ours: no link to "None".
+    card = (job.output_dir / "README.md").read_text()
+    assert "huggingface.co/None" not in card and f"`{job.model}`" in card
     assert resumed.resumed_from == str(job.output_dir / "checkpoint-1")
     # Same MLflow run, continued: the resumed attempt logs from step 2 on.
     assert resumed.mlflow_run_id == interrupted.mlflow_run_id
