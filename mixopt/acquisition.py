@@ -53,8 +53,8 @@ def propose_batch(
 ) -> np.ndarray:
     """`q x d` mixtures to train next: greedy sequential qLogNEI on the fitted `surrogate`.
 
-    `X_pending` (`p x d`) are mixtures proposed but not yet observed; the batch avoids them.
-    Deterministic for a given `seed`.
+    `X_pending` (`p x d`) are mixtures proposed but not yet observed; the batch avoids them and
+    the observed mixtures (``surrogate.X_train``). Deterministic for a given `seed`.
 
     Raises:
         FitError: the surrogate is not fitted.
@@ -73,7 +73,8 @@ def propose_batch(
             prune_baseline=True,
         )
 
-    return _greedy_batch(make_acqf, space, q, X_pending, seed, num_restarts, raw_samples)
+    return _greedy_batch(make_acqf, space, q, X_pending, seed, num_restarts, raw_samples,
+                         X_observed=surrogate.X_train)
 
 
 def propose_batch_multiobjective(
@@ -131,7 +132,8 @@ def propose_batch_multiobjective(
             prune_baseline=True,
         )
 
-    return _greedy_batch(make_acqf, space, q, X_pending, seed, num_restarts, raw_samples)
+    return _greedy_batch(make_acqf, space, q, X_pending, seed, num_restarts, raw_samples,
+                         X_observed=X_train)
 
 
 def recommend(surrogate: Any) -> Recommendation:
@@ -192,8 +194,12 @@ def _greedy_batch(
     seed: int,
     num_restarts: int,
     raw_samples: int,
+    X_observed: np.ndarray | None = None,
 ) -> np.ndarray:
     """Pick `q` points one at a time, each maximizing the acquisition given those before it.
+
+    No point lies within MIN_DISTANCE of a pending, an observed (`X_observed: n x d`) or an
+    already chosen mixture: a flat acquisition would otherwise retrain one.
 
     BoTorch's sequential mode refuses custom starting points, and its own hit-and-run sampler
     for equality constraints is slow (~2 s a call), so starts are drawn with `simplex.sample`
@@ -247,8 +253,10 @@ def _greedy_batch(
             taken = [t.numpy() for t in chosen]
             if X_pending is not None:
                 taken.extend(X_pending)
-            # A flat acquisition can return a mixture already in flight; a parallel worker must
-            # never train the same mixture twice, so take the best distinct start instead.
+            if X_observed is not None:
+                taken.extend(np.atleast_2d(X_observed))
+            # A flat acquisition can return a mixture already in flight or observed; no worker
+            # should train the same mixture twice, so take the best distinct start instead.
             if taken and _min_distance(x, np.vstack(taken)) <= MIN_DISTANCE:
                 x = _best_distinct(starts[:, 0].numpy(), values.numpy(), np.vstack(taken), x)
             chosen.append(torch.as_tensor(x, dtype=_DTYPE))

@@ -16,6 +16,13 @@ from mixopt.errors import MixtureError
 from mixopt.mixture import MixtureSpace
 
 DESIGNS = ("vertices", "exclude_one", "centroid", "reference_seed", "sobol", "dirichlet")
+# Initial designs of a search (`initial_design`): what a study config and a benchmark accept.
+INITIAL_DESIGNS = ("centroid+sobol", "sobol", "dirichlet", "reference_seed", "exclude_one",
+                   "vertices+centroid")
+# Initial design size of the model-based searches. Measured (docs/bench, 5 domains, 50
+# studies, q=4): 4 points (centroid + 3 Sobol, one batch) beat d + 1 = 6: median regret/range
+# 9.6% vs 14.0% after 8 trials, 3.9% vs 5.1% after 12, 2.0% vs 2.1% after 21.
+DEFAULT_N_INIT = 4
 
 
 def _unique_feasible(X: np.ndarray, space: MixtureSpace) -> np.ndarray:
@@ -112,3 +119,20 @@ def make(name: str, space: MixtureSpace, *, n: int | None = None, seed: int = 0)
             raise MixtureError(f"design {name!r} needs a number of points n")
         return space_filling(space, n, seed=seed, method=name)
     raise MixtureError(f"unknown design {name!r}; known designs: {', '.join(DESIGNS)}")
+
+
+def initial_design(kind: str, space: MixtureSpace, n: int, *, seed: int) -> np.ndarray:
+    """`n x d` initial mixtures of `kind` (one of `INITIAL_DESIGNS`; fixed designs ignore n).
+
+    Raises:
+        MixtureError: unknown kind.
+    """
+    if kind == "centroid+sobol":
+        return space_filling(space, n, seed=seed, method="sobol", include_centroid=True)
+    if kind in ("sobol", "dirichlet"):
+        return space_filling(space, n, seed=seed, method=kind)
+    if kind == "vertices+centroid":
+        return _unique_feasible(np.vstack([vertices(space), centroid(space)]), space)
+    if kind in ("reference_seed", "exclude_one"):
+        return make(kind, space)
+    raise MixtureError(f"unknown initial design {kind!r}; known: {', '.join(INITIAL_DESIGNS)}")

@@ -16,32 +16,31 @@ Specs (``make_strategy``): a name, optionally followed by ``:key=value`` options
                 GP; recommends the argmax of the posterior mean. Options: init, design, kernel.
     scheffe-bo  the same loop on the Bayesian Scheffé quadratic. Options: init, design.
 
-While a surrogate cannot be fitted yet (fewer than its ``min_observations``) the best observed
-mixture is recommended; a fit that raises `FitError` does the same for that trial count and is
-counted in `StrategyRun.fit_failures`.
+The model-based strategies are the search policy that studies run (`mixopt.policy`), asked and
+told here with simulated outcomes: the same design, fits, proposals, recommendation rules and
+fallbacks. While a surrogate cannot be fitted yet the best observed mixture is recommended; a
+fit or proposal that raises `FitError` falls back likewise and is counted in
+`StrategyRun.fit_failures`.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 
-from mixopt import designs, simplex
+from mixopt import simplex
 from mixopt.bench.oracles import DEFAULT_NOISE_SD, Oracle
-from mixopt.errors import FitError, MixoptError
-from mixopt.mixture import MixtureSpace
+from mixopt.designs import DEFAULT_N_INIT, INITIAL_DESIGNS, initial_design
+from mixopt.errors import MixoptError
+from mixopt.policy import History, Observation, PolicySettings, SearchPolicy
 
 STRATEGY_NAMES = ("random", "reference", "gp-bo", "scheffe-bo")
-# Initial design size of gp-bo/scheffe-bo. Measured (docs/bench, 5 domains, 50 studies, q=4):
-# 4 points (centroid + 3 Sobol, one batch) beat d + 1 = 6: median regret/range 9.6% vs 14.0%
-# after 8 trials, 3.9% vs 5.1% after 12, 2.0% vs 2.1% after 21.
-DEFAULT_N_INIT = 4
-INITIAL_DESIGNS = ("centroid+sobol", "sobol", "dirichlet", "reference_seed", "exclude_one",
-                   "vertices+centroid")
+# Re-exported for scripts that imported them from here; they live in `mixopt.designs`.
+__all__ = ["DEFAULT_N_INIT", "INITIAL_DESIGNS", "initial_design"]
 
 
 @dataclass(frozen=True)
@@ -80,23 +79,6 @@ class Strategy(Protocol):
 def noise_stream(seed: int) -> np.random.Generator:
     """The observation noise of seed `seed`: shared by all strategies (common random numbers)."""
     return np.random.default_rng([seed, 7919])
-
-
-def initial_design(kind: str, space: MixtureSpace, n: int, *, seed: int) -> np.ndarray:
-    """`n x d` initial mixtures of `kind` (one of `INITIAL_DESIGNS`; fixed designs ignore n).
-
-    Raises:
-        MixoptError: unknown kind.
-    """
-    if kind == "centroid+sobol":
-        return designs.space_filling(space, n, seed=seed, method="sobol", include_centroid=True)
-    if kind in ("sobol", "dirichlet"):
-        return designs.space_filling(space, n, seed=seed, method=kind)
-    if kind == "vertices+centroid":
-        return np.vstack([designs.vertices(space), designs.centroid(space)])
-    if kind in ("reference_seed", "exclude_one"):
-        return designs.make(kind, space)
-    raise MixoptError(f"unknown initial design {kind!r}; known: {', '.join(INITIAL_DESIGNS)}")
 
 
 @dataclass
@@ -160,68 +142,34 @@ class RandomSearch:
         return study.result(started)
 
 
-# A proposer picks `k` new mixtures given the fitted surrogate, the pending mixtures, a seed
-# and the mixtures observed so far.
-Proposer = Callable[[Any, int, "np.ndarray | None", int, np.ndarray], np.ndarray]
-
-
-def _propose_qlognei(
-    surrogate: Any, k: int, X_pending: np.ndarray | None, seed: int, X_train: np.ndarray
-) -> np.ndarray:
-    from mixopt import acquisition  # torch/BoTorch only where needed
-
-    return acquisition.propose_batch(surrogate, k, X_pending=X_pending, seed=seed)
-
-
-def _propose_own(
-    surrogate: Any, k: int, X_pending: np.ndarray | None, seed: int, X_train: np.ndarray
-) -> np.ndarray:
-    return surrogate.propose(k, X_pending=X_pending)
-
-
 @dataclass(frozen=True)
 class SurrogateLoop:
-    """Initial design, then batches from `proposer` on a refitted surrogate.
+    """The search policy (`mixopt.policy.SearchPolicy`) on simulated outcomes.
+
+    Batches of `batch_size` are asked with the study so far as history (the design points of a
+    batch are pending for its proposals); results arrive one at a time, and after each the
+    policy's recommendation is scored.
 
     Attributes:
         label: name in tables.
         surrogate: registered surrogate name (``mixopt.surrogates.create``) and its options.
-        proposer: ``(surrogate, k, X_pending, seed, X_observed) -> k x d``.
         design: initial design kind (`INITIAL_DESIGNS`) and its size `n_init` (``None``:
             `DEFAULT_N_INIT`).
     """
 
     label: str
     surrogate: str
-    proposer: Proposer
     surrogate_options: Mapping[str, Any] = field(default_factory=dict)
     design: str = "centroid+sobol"
     n_init: int | None = None
 
-    def _fit(self, study: _Study, seed: int) -> Any | None:
-        """The surrogate fitted to the study so far, or None (too few points, or FitError)."""
-        from mixopt import surrogates
-
-        model = surrogates.create(self.surrogate, study.oracle.space, seed=seed,
-                                  **self.surrogate_options)
-        if len(study.y) < model.min_observations:
-            return None
-        try:
-            model.fit(*study.arrays())
-        except FitError:
-            study.fit_failures += 1
-            return None
-        return model
-
-    def _recommend(self, model: Any | None, study: _Study) -> np.ndarray:
-        if model is None:
-            return study.best_observed()
-        try:
-            rec = model.recommend()
-        except FitError:
-            study.fit_failures += 1
-            return study.best_observed()
-        return rec.mixture.to_vector(study.oracle.space.domains)
+    def settings(self, space: Any, *, seed: int, batch_size: int = 1) -> PolicySettings:
+        """The policy settings of this strategy on `space`."""
+        return PolicySettings(
+            space=space, design=self.design,
+            n_init=DEFAULT_N_INIT if self.n_init is None else self.n_init,
+            surrogate=self.surrogate, surrogate_options=dict(self.surrogate_options),
+            seed=seed, batch_size=batch_size)
 
     def run(
         self, oracle: Oracle, trials: int, *, seed: int, noise_sd: float = DEFAULT_NOISE_SD,
@@ -229,40 +177,25 @@ class SurrogateLoop:
     ) -> StrategyRun:
         _check_run_args(trials, batch_size, noise_sd)
         started = time.perf_counter()
-        space = oracle.space
         study = _Study(oracle, noise_stream(seed))
-        rng = np.random.default_rng([seed, 2])
-        n_init = DEFAULT_N_INIT if self.n_init is None else self.n_init
-        queue = list(initial_design(self.design, space, n_init, seed=seed))
-        model: Any | None = None
+        policy = SearchPolicy(self.settings(oracle.space, seed=seed, batch_size=batch_size))
+        observations: list[Observation] = []
         while len(study.y) < trials:
-            q = min(batch_size, trials - len(study.y))
-            batch, queue = queue[:q], queue[q:]
-            if len(batch) < q:
-                pending = np.vstack(batch) if batch else None
-                batch += list(self._propose(model, study, q - len(batch), pending, rng, seed))
-            B = np.vstack(batch)
+            ask = policy.ask(History(tuple(observations)),
+                             min(batch_size, trials - len(study.y)))
+            study.fit_failures += int(ask.fit_failed)
+            if not ask.proposals:
+                raise MixoptError(f"strategy {self.label!r}: the policy proposed nothing")
+            B = ask.X
             for x, obs in zip(B, oracle.observe(B, study.noise, noise_sd=noise_sd), strict=True):
                 study.X.append(x)
                 study.y.append(float(obs))
-                model = self._fit(study, seed)
-                study.record(self._recommend(model, study))
+                observations.append(Observation(x, (float(obs),)))
+                rec = policy.recommend(History(tuple(observations)))
+                assert rec is not None  # at least one observation
+                study.fit_failures += int(rec.fit_failed)
+                study.record(rec.mixture.to_vector(oracle.space.domains))
         return study.result(started)
-
-    def _propose(
-        self, model: Any | None, study: _Study, k: int, pending: np.ndarray | None,
-        rng: np.random.Generator, seed: int,
-    ) -> np.ndarray:
-        proposed = np.empty((0, study.oracle.space.dim))
-        if model is not None:
-            try:
-                proposed = self.proposer(model, k, pending, seed * 1009 + len(study.y),
-                                         study.arrays()[0])
-            except FitError:
-                study.fit_failures += 1
-        # No model yet, a failed one, or too few candidates: explore with random mixtures.
-        missing = k - len(proposed)
-        return np.vstack([proposed, simplex.sample(missing, study.oracle.space, rng)])
 
 
 def _int_option(name: str, key: str, text: str) -> int:
@@ -305,18 +238,16 @@ def make_strategy(spec: str) -> Strategy:
     if name == "random":
         return RandomSearch(label=spec)
     if name == "reference":
-        return SurrogateLoop(label=spec, surrogate="quadsurface", proposer=_propose_own,
-                             design="reference_seed")
+        return SurrogateLoop(label=spec, surrogate="quadsurface", design="reference_seed")
     n_init = _int_option(name, "init", options["init"]) if "init" in options else None
     design = options.get("design", "centroid+sobol")
     if name == "gp-bo":
-        from mixopt.surrogates.gp import KERNELS
+        from mixopt.surrogates.options import KERNELS
 
         kernel = options.get("kernel", "matern")
         if kernel not in KERNELS:
             raise MixoptError(f"strategy {name!r}: unknown kernel {kernel!r}; "
                               f"known: {', '.join(KERNELS)}")
-        return SurrogateLoop(label=spec, surrogate="gp", proposer=_propose_qlognei,
-                             surrogate_options={"kernel": kernel}, design=design, n_init=n_init)
-    return SurrogateLoop(label=spec, surrogate="scheffe", proposer=_propose_qlognei,
-                         design=design, n_init=n_init)
+        return SurrogateLoop(label=spec, surrogate="gp", surrogate_options={"kernel": kernel},
+                             design=design, n_init=n_init)
+    return SurrogateLoop(label=spec, surrogate="scheffe", design=design, n_init=n_init)

@@ -22,11 +22,14 @@ class Prediction:
     """Predictive distribution at `m` query mixtures: `mean` and `std` are `m`-vectors.
 
     `std` is the std of a *new observation* (noise included) where the model has a noise
-    term, so that predictive intervals are comparable with observed values.
+    term, so that predictive intervals are comparable with observed values. `latent_std`
+    (`m`-vector, or None where the model has no such split) is the std of the mean function
+    alone: ``std**2 = latent_std**2 + noise variance``.
     """
 
     mean: np.ndarray
     std: np.ndarray
+    latent_std: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

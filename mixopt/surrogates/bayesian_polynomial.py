@@ -35,18 +35,27 @@ class BayesianPolynomialSurrogate:
 
     Prior groups are the monomial degrees (main effects, pairwise interactions), each with its
     own evidence-maximized prior variance. `min_noise_var` (standardized units) floors the
-    inferred noise so that predictive stds stay positive when the data are interpolated.
+    inferred noise so that predictive stds stay positive when the data are interpolated;
+    `noise_floor_var` (units of ``y**2``, e.g. what replicates show) floors it too, and a known
+    `noise_var` (units of ``y**2``) fixes it.
     """
 
     name: ClassVar[str]
     monomials_for: ClassVar[Callable[[int], mono.Monomials]]
 
     def __init__(
-        self, space: MixtureSpace, *, seed: int = 0, min_noise_var: float = NOISE_VAR_BOUNDS[0]
+        self, space: MixtureSpace, *, seed: int = 0, min_noise_var: float = NOISE_VAR_BOUNDS[0],
+        noise_floor_var: float | None = None, noise_var: float | None = None,
     ) -> None:
+        for label, value in (("min_noise_var", min_noise_var),
+                             ("noise_floor_var", noise_floor_var), ("noise_var", noise_var)):
+            if value is not None and not (np.isfinite(value) and value >= 0):
+                raise FitError(f"{self.name}: {label} must be a finite value >= 0, got {value}")
         self.space = space
         self.seed = seed
         self.min_noise_var = min_noise_var
+        self.noise_floor_var = noise_floor_var
+        self.noise_var = noise_var
         self.monomials: mono.Monomials = type(self).monomials_for(space.dim)
         self._groups = np.array([len(m) for m in self.monomials])
         self._fit: BayesianLinearFit | None = None
@@ -61,7 +70,8 @@ class BayesianPolynomialSurrogate:
         """Fit to `X: n x d` and `y: n`. Raises FitError (too few rows, NaN, singular)."""
         X, y = validate_training_data(X, y, self.space, self.min_observations, self.name)
         self._fit = fit_bayesian_linear(
-            mono.evaluate(X, self.monomials), y, self._groups, min_noise_var=self.min_noise_var
+            mono.evaluate(X, self.monomials), y, self._groups, min_noise_var=self.min_noise_var,
+            noise_floor_var=self.noise_floor_var, noise_var=self.noise_var,
         )
         self._X = X
 
@@ -83,8 +93,14 @@ class BayesianPolynomialSurrogate:
         X = np.atleast_2d(np.asarray(X, dtype=float))
         if X.shape[1] != self.space.dim:
             raise FitError(f"{self.name}: X has {X.shape[1]} columns for {self.space.dim} domains")
-        mean, _, std = fit.predict(mono.evaluate(X, self.monomials))
-        return Prediction(mean=mean, std=std)
+        mean, latent, std = fit.predict(mono.evaluate(X, self.monomials))
+        return Prediction(mean=mean, std=std, latent_std=latent)
+
+    @property
+    def noise_sd(self) -> float:
+        """Observation-noise sd of the fit (units of `y`). Raises FitError before `fit`."""
+        fit = self.posterior
+        return float(fit.scale * np.sqrt(fit.noise_var))
 
     def recommend(self) -> Recommendation:
         """Argmax of the predictive mean over the space (observed mixtures among the starts)."""

@@ -70,12 +70,16 @@ def fit_bayesian_linear(
     groups: np.ndarray,
     *,
     min_noise_var: float = NOISE_VAR_BOUNDS[0],
+    noise_floor_var: float | None = None,
+    noise_var: float | None = None,
 ) -> BayesianLinearFit:
     """Fit the model to features `Phi: n x p` and scores `y: n`.
 
     `groups` is a `p`-vector of prior-group labels (any hashable ints). Constant `y` is
     allowed (the scale is then 1). All-zero feature columns are allowed: their coefficients
-    keep the prior, and they contribute nothing where they are zero.
+    keep the prior, and they contribute nothing where they are zero. `min_noise_var` floors the
+    inferred noise in standardized units; `noise_floor_var` floors it in units of ``y**2``
+    (e.g. what replicates show), and a known `noise_var` (units of ``y**2``) fixes it.
 
     Raises:
         FitError: non-finite inputs, mismatched shapes, or a singular posterior.
@@ -95,7 +99,11 @@ def fit_bayesian_linear(
     _, group_index = np.unique(np.asarray(groups), return_inverse=True)
     n_groups = int(group_index.max()) + 1 if p else 0
 
-    noise_bounds = (max(min_noise_var, NOISE_VAR_BOUNDS[0]), NOISE_VAR_BOUNDS[1])
+    lowest = max(min_noise_var, NOISE_VAR_BOUNDS[0], (noise_floor_var or 0.0) / scale**2)
+    noise_bounds = (lowest, max(NOISE_VAR_BOUNDS[1], lowest))
+    if noise_var is not None:
+        fixed = max(noise_var / scale**2, 1e-12)
+        noise_bounds = (fixed, fixed)
     bounds = [tuple(np.log(PRIOR_VAR_BOUNDS))] * n_groups + [tuple(np.log(noise_bounds))]
 
     def negative_log_evidence(theta: np.ndarray) -> float:
@@ -112,7 +120,7 @@ def fit_bayesian_linear(
     # The evidence is often bimodal ("it is noise" vs "it is signal"): local searches start
     # from the best few points of a deterministic log-grid, and the best optimum wins.
     grid = [
-        np.log([prior0] * n_groups + [max(noise0, noise_bounds[0])])
+        np.log([prior0] * n_groups + [min(max(noise0, noise_bounds[0]), noise_bounds[1])])
         for prior0 in (0.1, 1.0, 10.0, 100.0, 1000.0)
         for noise0 in (1e-4, 1e-3, 1e-2, 0.1, 1.0)
     ]

@@ -54,12 +54,16 @@ class LOODiagnostics:
         return line
 
 
-def loo(surrogate_factory: Callable[[], Surrogate], X: np.ndarray, y: np.ndarray) -> LOODiagnostics:
+def loo(
+    surrogate_factory: Callable[[], Surrogate], X: np.ndarray, y: np.ndarray, *,
+    fitted: Surrogate | None = None,
+) -> LOODiagnostics:
     """Leave-one-out predictions of fresh surrogates from `surrogate_factory` on `X: n x d`, `y: n`.
 
     If a surrogate fitted on all points has ``loo_predict()`` returning a `Prediction` (or a
     ``(mean, std)`` pair) of closed-form LOO values, e.g. the GP, that is used instead of `n`
     refits (the GP keeps its hyperparameters fixed there, so it is slightly optimistic).
+    `fitted`, a surrogate already fitted to exactly `X, y`, saves that fit.
 
     Raises:
         FitError: fewer than 3 observations, mismatched or non-finite inputs, or a refit
@@ -75,10 +79,11 @@ def loo(surrogate_factory: Callable[[], Surrogate], X: np.ndarray, y: np.ndarray
     if not (np.all(np.isfinite(X)) and np.all(np.isfinite(y))):
         raise FitError("leave-one-out: observations contain NaN or infinite values")
 
-    full = surrogate_factory()
+    full = fitted if fitted is not None else surrogate_factory()
     loo_predict = getattr(full, "loo_predict", None)
     if callable(loo_predict):
-        full.fit(X, y)
+        if fitted is None:
+            full.fit(X, y)
         result = loo_predict()
         loo_mean, loo_std = (
             (result.mean, result.std) if isinstance(result, Prediction) else result

@@ -44,8 +44,7 @@ from mixopt.surrogates.base import (
     recommend_by_mean,
     validate_training_data,
 )
-
-KERNELS = ("matern", "quadratic+matern")
+from mixopt.surrogates.options import KERNELS
 
 # Cholesky jitter (float64) for each fit attempt: the first is GPyTorch's default.
 _JITTERS = (None, 1e-6, 1e-4)
@@ -78,9 +77,12 @@ class GPSurrogate:
         seed: seeds the fit's random restarts (no global RNG state is touched).
         kernel: one of `KERNELS`.
         noise_var: known observation-noise variance in units of ``y**2``; ``None`` infers it.
+        noise_floor_var: least noise variance (units of ``y**2``) an inferred noise may have,
+            e.g. what replicates show; a fit that infers less is redone with the noise fixed
+            there. Ignored when `noise_var` is given.
 
     Raises:
-        FitError: unknown kernel or a negative `noise_var`.
+        FitError: unknown kernel or a negative `noise_var` / `noise_floor_var`.
     """
 
     name: ClassVar[str] = "gp"
@@ -92,15 +94,20 @@ class GPSurrogate:
         seed: int = 0,
         kernel: str = "matern",
         noise_var: float | None = None,
+        noise_floor_var: float | None = None,
     ) -> None:
         if kernel not in KERNELS:
             raise FitError(f"unknown GP kernel {kernel!r}; choose one of {', '.join(KERNELS)}")
-        if noise_var is not None and not (math.isfinite(noise_var) and noise_var >= 0):
-            raise FitError(f"gp: noise_var must be a finite value >= 0, got {noise_var}")
+        for label, value in (("noise_var", noise_var), ("noise_floor_var", noise_floor_var)):
+            if value is not None and not (math.isfinite(value) and value >= 0):
+                raise FitError(f"gp: {label} must be a finite value >= 0, got {value}")
         self.space = space
         self.seed = seed
         self.kernel = kernel
         self.noise_var = noise_var
+        self.noise_floor_var = noise_floor_var
+        # The noise variance held fixed in the last fit (known, or raised to the floor).
+        self._fixed_noise_var: float | None = noise_var
         self._model: SingleTaskGP | None = None
         self._X: np.ndarray | None = None
         self._y: np.ndarray | None = None
@@ -124,13 +131,22 @@ class GPSurrogate:
             FitError: invalid data, or every attempt failed.
         """
         X, y = validate_training_data(X, y, self.space, self.min_observations, "gp")
+        self._fit_with_noise(X, y, self.noise_var)
+        floor = self.noise_floor_var
+        if self.noise_var is None and floor is not None and floor > 0:
+            model = self._fitted_model()
+            if float(self._noise_variance(model)) < floor:
+                self._fit_with_noise(X, y, floor)
+
+    def _fit_with_noise(self, X: np.ndarray, y: np.ndarray, noise_var: float | None) -> None:
+        """One fit (with retries), the noise variance fixed at `noise_var` unless None."""
         train_X = torch.as_tensor(X, dtype=torch.float64)
         train_Y = torch.as_tensor(y, dtype=torch.float64).unsqueeze(-1)
         train_Yvar = (
             None
-            if self.noise_var is None
+            if noise_var is None
             # A tiny floor keeps the Cholesky of noise-free replicates well conditioned.
-            else torch.full_like(train_Y, max(self.noise_var, 1e-10))
+            else torch.full_like(train_Y, max(noise_var, 1e-10))
         )
         last_error: BaseException | None = None
         for attempt, jitter in enumerate(_JITTERS):
@@ -150,6 +166,7 @@ class GPSurrogate:
                     last_error = err
                     continue
             self._model, self._X, self._y = model, X, y
+            self._fixed_noise_var = noise_var
             return
         reason = str(last_error).strip().splitlines()[0] if last_error else "unknown"
         raise FitError(
@@ -190,8 +207,8 @@ class GPSurrogate:
 
     def _noise_variance(self, model: SingleTaskGP) -> torch.Tensor:
         """Observation-noise variance of a new point, in units of ``y**2`` (scalar tensor)."""
-        if self.noise_var is not None:
-            return torch.tensor(float(self.noise_var), dtype=torch.float64)
+        if self._fixed_noise_var is not None:
+            return torch.tensor(float(self._fixed_noise_var), dtype=torch.float64)
         stdv = model.outcome_transform.stdvs.reshape(())
         return model.likelihood.noise.reshape(-1)[0].detach() * stdv**2
 
@@ -208,8 +225,15 @@ class GPSurrogate:
         with torch.no_grad():
             post = model.posterior(torch.as_tensor(X, dtype=torch.float64))
             mean = post.mean.reshape(-1)
-            var = post.variance.reshape(-1).clamp_min(0.0) + self._noise_variance(model)
-        return Prediction(mean=mean.numpy().copy(), std=var.sqrt().numpy().copy())
+            latent = post.variance.reshape(-1).clamp_min(0.0)
+            var = latent + self._noise_variance(model)
+        return Prediction(mean=mean.numpy().copy(), std=var.sqrt().numpy().copy(),
+                          latent_std=latent.sqrt().numpy().copy())
+
+    @property
+    def noise_sd(self) -> float:
+        """Observation-noise sd of the fit (units of `y`). Raises FitError before `fit`."""
+        return float(self._noise_variance(self._fitted_model()).sqrt())
 
     def loo_predict(self) -> Prediction:
         """Closed-form leave-one-out predictions at the `n` training points.

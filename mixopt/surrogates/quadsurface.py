@@ -21,7 +21,8 @@ pool when fewer than `min_candidates` remain), and `propose` skips candidates wi
 
 Predictive std: the reference has none. `predict` returns, everywhere, the RMS residual of the
 chosen model on its own training split, floored at ``1e-6 * (1 + std(y))`` so it is positive
-when that split was interpolated (with few points it usually is: then the std says little).
+when that split was interpolated (with few points it usually is: then the std says little),
+and at ``sqrt(noise_floor_var)`` when one is given (e.g. the noise that replicates show).
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ class QuadSurfaceSurrogate:
     """The reference's OLS quadratic with best-of-splits selection and Gaussian candidates.
 
     Options: `n_splits` (5), `test_fraction` (0.2), `n_candidates` (10,000 Gaussian draws),
-    `min_candidates` (256 feasible candidates before topping up with uniform samples).
+    `min_candidates` (256 feasible candidates before topping up with uniform samples),
+    `noise_floor_var` (None: a floor of the predictive variance, units of ``y**2``).
     """
 
     name: ClassVar[str] = "quadsurface"
@@ -57,9 +59,14 @@ class QuadSurfaceSurrogate:
         test_fraction: float = 0.2,
         n_candidates: int = 10_000,
         min_candidates: int = 256,
+        noise_floor_var: float | None = None,
     ) -> None:
         if n_splits < 1 or not 0.0 < test_fraction < 1.0:
-            raise ValueError("need n_splits >= 1 and 0 < test_fraction < 1")
+            raise FitError(f"{self.name}: need n_splits >= 1 and 0 < test_fraction < 1")
+        if noise_floor_var is not None and not (np.isfinite(noise_floor_var)
+                                                and noise_floor_var >= 0):
+            raise FitError(f"{self.name}: noise_floor_var must be >= 0, got {noise_floor_var}")
+        self.noise_floor_var = noise_floor_var
         self.space = space
         self.seed = seed
         self.n_splits = n_splits
@@ -111,7 +118,8 @@ class QuadSurfaceSurrogate:
         resid_train = y[train] - Phi[train] @ coef
         rms = float(np.sqrt(np.mean(resid_train**2)))
         self._coef = coef
-        self._residual_std = max(rms, 1e-6 * (1.0 + float(np.std(y))))
+        self._residual_std = max(rms, 1e-6 * (1.0 + float(np.std(y))),
+                                 float(np.sqrt(self.noise_floor_var or 0.0)))
         self._X = X
         self.test_r2 = r2
 
@@ -128,6 +136,12 @@ class QuadSurfaceSurrogate:
             raise FitError(f"{self.name}: X has {X.shape[1]} columns for {self.space.dim} domains")
         mean = mono.evaluate(X, self.monomials) @ coef
         return Prediction(mean=mean, std=np.full(len(X), self._residual_std))
+
+    @property
+    def noise_sd(self) -> float:
+        """The constant predictive std (the residual RMS, floored). FitError before `fit`."""
+        self._require_fit()
+        return self._residual_std
 
     def candidates(self) -> np.ndarray:
         """The reference's candidate pool (`c x d`), feasible in the space; seeded."""

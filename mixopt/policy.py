@@ -1,0 +1,666 @@
+"""The search policy: one ask/tell object, used by studies and by the benchmark alike.
+
+A `SearchPolicy` is built from the search settings (`PolicySettings`: space, initial design,
+surrogate and its options, objectives, seed, batch size, known noise, stopping rule) and holds
+no results of its own: every answer is a function of the `History` it is given (observations
+with their fidelity and cost, pending and abandoned mixtures) and the seed, so a study resumed
+from its ledger and a simulated study given the same history get the same proposals.
+
+    ask(history, n)      the next `n` mixtures (`Proposal`: the mixture and why: a design
+                         point, the acquisition's choice, a space-filling point while no
+                         surrogate can be fitted, or a replicate), and the stopping decision;
+    recommend(history)   the mixture to train (`PolicyRecommendation`): the surrogate's argmax,
+                         unless the surrogate fails its leave-one-out check or predicts less
+                         than was observed, then the best observed mixture; which rule chose
+                         it is recorded;
+    fit(history)         the surrogate(s) fitted to the observations (`FittedPolicy`).
+
+Values are in the objectives' own units; `PolicySettings.maximize` says which way each one is
+better (the surrogates always see "higher is better"). Only full-fidelity observations
+(``fidelity == 1``) are fitted for now; the recommendation is for the target fidelity at full
+budget. Mixtures are `d`-vectors in ``space.domains`` order.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+from scipy import stats
+
+from mixopt import simplex
+from mixopt.designs import DEFAULT_N_INIT, INITIAL_DESIGNS, initial_design
+from mixopt.errors import FitError, MixoptError
+from mixopt.mixture import Mixture, MixtureSpace
+from mixopt.surrogates import options as surrogate_options
+from mixopt.surrogates.diagnostics import Z90, LOODiagnostics, loo
+
+# Two mixtures closer than this (Euclidean) are the same mixture: a proposal that close to an
+# observed, pending or abandoned one is a replicate (`acquisition.MIN_DISTANCE` likewise).
+SAME_MIXTURE = 1e-3
+# The argmax of the surrogate is refused when its predicted mean is below the best observed
+# value by more than this many noise sds (the best of n noisy values overstates its mean by
+# about one to two sds, so a smaller margin would refuse good models).
+BELOW_BEST_NOISE_SDS = 2.0
+FULL_FIDELITY = 1.0
+
+
+
+class TooFewObservations(FitError):
+    """Fewer observations than the surrogate needs: not a failure, just too early."""
+
+
+ProposalKind = Literal["design", "acquisition", "explore", "replicate"]
+Rule = Literal["surrogate", "best-observed"]
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One measured result.
+
+    Attributes:
+        x: `d` mixture weights (``space.domains`` order).
+        values: the objectives' values, as measured (one per `PolicySettings.maximize`).
+        fidelity: fraction of the full training budget (1.0: a full run).
+        cost: relative cost of the run (1.0: a full target run).
+        warm_start: from an earlier study (fitted, but it does not take a design point).
+    """
+
+    x: np.ndarray
+    values: tuple[float, ...]
+    fidelity: float = FULL_FIDELITY
+    cost: float = 1.0
+    warm_start: bool = False
+
+
+@dataclass(frozen=True)
+class History:
+    """What the policy is told: observations, plus mixtures without a result yet.
+
+    Attributes:
+        observations: the results so far, in order.
+        pending: `p x d` mixtures launched (or being launched) without a result yet.
+        abandoned: `a x d` mixtures that ended without a result and will not be retried.
+    """
+
+    observations: tuple[Observation, ...] = ()
+    pending: np.ndarray | None = None
+    abandoned: np.ndarray | None = None
+
+    def full_fidelity(self) -> tuple[Observation, ...]:
+        return tuple(o for o in self.observations if o.fidelity >= FULL_FIDELITY)
+
+
+@dataclass(frozen=True)
+class Stopping:
+    """Stop once the best expected improvement of a proposal round stays below `ei_below`
+    (objective units) for `rounds` consecutive rounds."""
+
+    ei_below: float
+    rounds: int = 2
+
+
+@dataclass(frozen=True)
+class PolicySettings:
+    """The search settings. Validated on construction.
+
+    Attributes:
+        space: the mixture space (domains and bounds).
+        design: initial design kind (`INITIAL_DESIGNS`) and its size `n_init`.
+        surrogate: registered surrogate name and its options (checked here).
+        maximize: one flag per objective (at most two: two use qLogNEHVI).
+        seed: seeds designs, fits and proposals.
+        batch_size: proposals of `ask` when no `n` is given.
+        noise_sd: known observation-noise sd (objective units), or None: inferred, and
+            never below what replicates show.
+        stopping: optional stopping rule.
+        check_recommendation: fall back to the best observed mixture when the surrogate
+            fails its checks (see `SearchPolicy.recommend`).
+
+    Raises:
+        MixoptError: an unknown design or surrogate, a bad option, a bad size.
+    """
+
+    space: MixtureSpace
+    design: str = "centroid+sobol"
+    n_init: int = DEFAULT_N_INIT
+    surrogate: str = "gp"
+    surrogate_options: Mapping[str, Any] = field(default_factory=dict)
+    maximize: tuple[bool, ...] = (True,)
+    seed: int = 0
+    batch_size: int = 1
+    noise_sd: float | None = None
+    stopping: Stopping | None = None
+    check_recommendation: bool = True
+
+    def __post_init__(self) -> None:
+        problems = [f"surrogate {key}: {message}" for key, message in
+                    surrogate_options.check(self.surrogate, self.surrogate_options)]
+        if self.design not in INITIAL_DESIGNS:
+            problems.append(f"unknown initial design {self.design!r}; known: "
+                            f"{', '.join(INITIAL_DESIGNS)}")
+        if self.n_init < 1 or self.batch_size < 1:
+            problems.append(f"need n_init >= 1 and batch_size >= 1, got {self.n_init}, "
+                            f"{self.batch_size}")
+        if len(self.maximize) not in (1, 2):
+            problems.append(f"one or two objectives, got {len(self.maximize)}")
+        elif len(self.maximize) == 2 and self.surrogate in surrogate_options.OPTIONS \
+                and self.surrogate not in surrogate_options.BOTORCH_SURROGATES:
+            problems.append(f"surrogate {self.surrogate!r} cannot propose for two objectives "
+                            "(qLogNEHVI needs a BoTorch model: "
+                            f"{', '.join(surrogate_options.BOTORCH_SURROGATES)})")
+        if self.noise_sd is not None and not (math.isfinite(self.noise_sd) and self.noise_sd >= 0):
+            problems.append(f"noise_sd must be a finite number >= 0, got {self.noise_sd}")
+        if problems:
+            raise MixoptError("; ".join(problems))
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A mixture to train, and why (`kind`, with a sentence in `reason`)."""
+
+    x: np.ndarray
+    kind: ProposalKind
+    reason: str
+
+
+@dataclass(frozen=True)
+class Ask:
+    """The answer to `SearchPolicy.ask`.
+
+    Attributes:
+        proposals: at most the `n` asked for; fewer while results are awaited (no surrogate
+            can be fitted yet but trials are pending) or when the stopping rule fires.
+        stop: the stopping rule fired: propose nothing more.
+        idle_rounds: consecutive idle rounds including this one (store it, pass it back).
+        expected_improvement: the best expected improvement of this round's proposals
+            (objective units), when a stopping rule is set and proposals were made.
+        notes: sentences for a log (why the policy waits, explores, or stops).
+        fitted: the surrogate of this round, if one was fitted.
+        fit_failed: a fit or a proposal raised `FitError` (a fallback was used).
+    """
+
+    proposals: tuple[Proposal, ...]
+    stop: bool = False
+    idle_rounds: int = 0
+    expected_improvement: float | None = None
+    notes: tuple[str, ...] = ()
+    fitted: FittedPolicy | None = None
+    fit_failed: bool = False
+
+    @property
+    def X(self) -> np.ndarray:
+        """`k x d` proposed mixtures (`k` may be 0)."""
+        if not self.proposals:
+            return np.empty((0, 0))
+        return np.vstack([p.x for p in self.proposals])
+
+
+@dataclass(frozen=True)
+class PolicyRecommendation:
+    """The mixture to train, its predicted objective and where a new training run would land.
+
+    Attributes:
+        mixture: the recommended mixture.
+        mean: predicted objective there (objective units); for ``best-observed``, the mean
+            of the values observed at that mixture.
+        std: sd of the objective of a *new training run* of this mixture: the surrogate's
+            uncertainty about the mean (`latent_std`) and the run-to-run noise (`noise_std`)
+            together; nan when unknown.
+        latent_std, noise_std: the two parts (None when the model does not split them).
+        rule: ``surrogate`` (the surrogate's argmax) or ``best-observed``.
+        reason: why that rule chose it (a sentence; empty for the surrogate's argmax).
+        fit_failed: the surrogate could not be fitted (a `FitError`).
+    """
+
+    mixture: Mixture
+    mean: float
+    std: float
+    latent_std: float | None = None
+    noise_std: float | None = None
+    rule: Rule = "surrogate"
+    reason: str = ""
+    fit_failed: bool = False
+
+    def interval90(self) -> tuple[float, float] | None:
+        """The 90% interval of a new training run's objective, or None without a std."""
+        if not math.isfinite(self.std):
+            return None
+        return self.mean - Z90 * self.std, self.mean + Z90 * self.std
+
+
+@dataclass(frozen=True)
+class NoiseLevel:
+    """What is known about the observation noise before fitting.
+
+    Attributes:
+        known_sd: the settings' known sd, or None.
+        replicate_sd: pooled within-mixture sd of replicated observations, or None.
+        replicate_dof: its degrees of freedom (observations minus distinct replicated mixtures).
+    """
+
+    known_sd: float | None
+    replicate_sd: float | None
+    replicate_dof: int
+
+    @property
+    def floor_var(self) -> float | None:
+        """The least noise variance a fit may infer (units of the objective squared)."""
+        sds = [s for s in (self.known_sd, self.replicate_sd) if s is not None]
+        return max(sds) ** 2 if sds else None
+
+
+def replicate_noise(X: np.ndarray, y: np.ndarray) -> tuple[float | None, int]:
+    """Pooled within-mixture sd of `y: n` over rows of `X: n x d` within `SAME_MIXTURE` of each
+    other, and its degrees of freedom; ``(None, 0)`` without a replicate."""
+    groups = _groups(X)
+    dof = sum(len(g) - 1 for g in groups)
+    if dof == 0:
+        return None, 0
+    ss = sum(float(np.sum((y[g] - y[g].mean()) ** 2)) for g in groups)
+    return math.sqrt(ss / dof), dof
+
+
+def _groups(X: np.ndarray) -> list[np.ndarray]:
+    """Row indices of `X` grouped by mixture (first appearance order)."""
+    groups: list[list[int]] = []
+    heads: list[np.ndarray] = []
+    for i, x in enumerate(X):
+        for g, head in zip(groups, heads, strict=True):
+            if np.linalg.norm(head - x) < SAME_MIXTURE:
+                g.append(i)
+                break
+        else:
+            groups.append([i])
+            heads.append(x)
+    return [np.asarray(g) for g in groups]
+
+
+def _near(x: np.ndarray, X: np.ndarray) -> bool:
+    return len(X) > 0 and float(np.linalg.norm(X - x, axis=1).min()) < SAME_MIXTURE
+
+
+@dataclass(frozen=True)
+class FittedPolicy:
+    """The surrogates fitted to a history's full-fidelity observations.
+
+    Attributes:
+        settings: the policy's settings.
+        X: `n x d` observed mixtures; Y: `n x m` their values (objective units).
+        noise: what was known about the noise before fitting.
+        models: one fitted surrogate per objective; each sees ``sign * value`` (maximized).
+    """
+
+    settings: PolicySettings
+    X: np.ndarray
+    Y: np.ndarray
+    noise: NoiseLevel
+    models: tuple[Any, ...]
+
+    @property
+    def model(self) -> Any:
+        """The primary objective's surrogate."""
+        return self.models[0]
+
+    @property
+    def signs(self) -> np.ndarray:
+        return np.array([1.0 if m else -1.0 for m in self.settings.maximize])
+
+    @property
+    def y(self) -> np.ndarray:
+        """`n` primary objective values (objective units)."""
+        return self.Y[:, 0]
+
+    def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Primary objective: mean (objective units) and sd of a new observation at `X: m x d`."""
+        pred = self.model.predict(np.atleast_2d(X))
+        return self.signs[0] * pred.mean, pred.std
+
+    def noise_sd(self) -> float | None:
+        """The noise sd the fit uses (known, or inferred and floored); None if it has none."""
+        if self.noise.known_sd is not None:
+            return self.noise.known_sd
+        sd = getattr(self.model, "noise_sd", None)
+        if sd is None:
+            return self.noise.replicate_sd
+        return max(float(sd), self.noise.replicate_sd or 0.0)
+
+    def loo(self) -> LOODiagnostics | None:
+        """Leave-one-out diagnostics of the primary objective (objective units), or None
+        (fewer than 3 observations, or a refit that failed)."""
+        if len(self.y) < 3:
+            return None
+        sign = self.signs[0]
+        try:
+            diag = loo(lambda: _new_surrogate(self.settings, self.noise, 0),
+                       self.X, sign * self.y, fitted=self.model)
+        except FitError:
+            return None
+        if sign > 0:
+            return diag
+        return LOODiagnostics(
+            mean=-diag.mean, std=diag.std, rmse=diag.rmse, spearman=diag.spearman,
+            coverage90=diag.coverage90, mean_baseline_rmse=diag.mean_baseline_rmse,
+            worse_than_mean=diag.worse_than_mean,
+        )
+
+    def argmax(self) -> PolicyRecommendation:
+        """The primary surrogate's mixture of best predicted mean, with the std split."""
+        rec = self.model.recommend()
+        x = rec.mixture.to_vector(self.settings.space.domains)
+        pred = self.model.predict(x[None, :])
+        std = float(pred.std[0])
+        latent = None if pred.latent_std is None else float(pred.latent_std[0])
+        noise = None if latent is None else math.sqrt(max(std**2 - latent**2, 0.0))
+        return PolicyRecommendation(rec.mixture, float(self.signs[0] * rec.mean), std,
+                                    latent_std=latent, noise_std=noise)
+
+
+def _new_surrogate(settings: PolicySettings, noise: NoiseLevel, objective: int) -> Any:
+    """A fresh surrogate with the user's options and the noise the data allow."""
+    from mixopt import surrogates
+
+    opts = dict(settings.surrogate_options)
+    accepted = surrogate_options.OPTIONS.get(settings.surrogate, {})
+    # Only the primary objective's noise is known or replicated in its units.
+    if objective == 0:
+        if noise.known_sd is not None and "noise_var" in accepted:
+            opts.setdefault("noise_var", noise.known_sd**2)
+        floor = noise.floor_var
+        if floor is not None and surrogate_options.NOISE_OPTION in accepted:
+            opts[surrogate_options.NOISE_OPTION] = max(
+                floor, opts.get(surrogate_options.NOISE_OPTION) or 0.0)
+    try:
+        return surrogates.create(settings.surrogate, settings.space, seed=settings.seed, **opts)
+    except (TypeError, ValueError) as err:  # a registered surrogate refusing its options
+        raise MixoptError(f"surrogate {settings.surrogate!r}: {err}") from None
+
+
+class SearchPolicy:
+    """Initial design -> fit -> batch proposals with pending points -> stop -> recommend.
+
+    Stateless between calls apart from a one-entry cache of the last fit (same history, same
+    fit), so it is safe to rebuild from the settings at any time.
+    """
+
+    def __init__(self, settings: PolicySettings) -> None:
+        self.settings = settings
+        self._design = initial_design(settings.design, settings.space, settings.n_init,
+                                      seed=settings.seed)
+        self._cache: tuple[bytes, FittedPolicy] | None = None
+
+    @property
+    def design(self) -> np.ndarray:
+        """`n x d` initial design (in order)."""
+        return self._design.copy()
+
+    # -- fitting --------------------------------------------------------------------------
+
+    def _arrays(self, history: History) -> tuple[np.ndarray, np.ndarray]:
+        obs = history.full_fidelity()
+        d, m = self.settings.space.dim, len(self.settings.maximize)
+        if not obs:
+            return np.empty((0, d)), np.empty((0, m))
+        X = np.vstack([np.asarray(o.x, dtype=float) for o in obs])
+        bad = [i for i, o in enumerate(obs) if len(o.values) != m]
+        if bad:
+            raise MixoptError(f"observation {bad[0]} has {len(obs[bad[0]].values)} value(s) "
+                              f"for {m} objective(s)")
+        return X, np.array([o.values for o in obs], dtype=float).reshape(len(obs), m)
+
+    def fit(self, history: History) -> FittedPolicy:
+        """The surrogates fitted to the full-fidelity observations of `history`.
+
+        Raises:
+            FitError: fewer observations than the surrogate needs, or a fit that failed.
+        """
+        X, Y = self._arrays(history)
+        key = X.tobytes() + Y.tobytes()
+        if self._cache is not None and self._cache[0] == key:
+            return self._cache[1]
+        rep_sd, dof = replicate_noise(X, Y[:, 0]) if len(X) else (None, 0)
+        noise = NoiseLevel(self.settings.noise_sd, rep_sd, dof)
+        signs = np.array([1.0 if m else -1.0 for m in self.settings.maximize])
+        models = []
+        for j in range(Y.shape[1]):
+            model = _new_surrogate(self.settings, noise, j)
+            if len(X) < model.min_observations:
+                raise TooFewObservations(
+                    f"{len(X)} observation(s); surrogate {self.settings.surrogate!r} needs at "
+                    f"least {model.min_observations}")
+            model.fit(X, signs[j] * Y[:, j])
+            models.append(model)
+        fitted = FittedPolicy(self.settings, X, Y, noise, tuple(models))
+        self._cache = (key, fitted)
+        return fitted
+
+    # -- asking ---------------------------------------------------------------------------
+
+    def ask(self, history: History, n: int | None = None, *, idle_rounds: int = 0) -> Ask:
+        """The next (at most) `n` mixtures (default: the batch size), given `history`.
+
+        The rest of the initial design first (skipped when earlier studies' observations
+        outnumber it), then the acquisition's batch on the refitted surrogate with the
+        pending mixtures (and the design points of this batch) as pending. While no surrogate
+        can be fitted: wait when something is pending, else space-filling points. No proposal
+        repeats an observed, pending or abandoned mixture unless it is a `replicate`.
+        Deterministic in `history`, `idle_rounds` and the seed.
+
+        Raises:
+            MixoptError: `n < 1`, or observations with the wrong number of values.
+        """
+        n = self.settings.batch_size if n is None else n
+        if n < 1:
+            raise MixoptError(f"ask for n >= 1 mixtures, got {n}")
+        d = self.settings.space.dim
+        X_obs = np.vstack([np.asarray(o.x, dtype=float) for o in history.observations]) \
+            if history.observations else np.empty((0, d))
+        pending = _rows(history.pending, d)
+        taken = np.vstack([X_obs, pending, _rows(history.abandoned, d)])
+        out = self._design_points(history, taken, n)
+        if len(out) == n:
+            return Ask(tuple(out), idle_rounds=idle_rounds)
+        k = n - len(out)
+        try:
+            fitted = self.fit(history)
+        except FitError as err:
+            if len(pending) or out:
+                return Ask(tuple(out), idle_rounds=idle_rounds,
+                           notes=(f"waiting for results before proposing ({err})",))
+            note = f"cannot fit the surrogate yet ({err}); adding space-filling points"
+            return Ask(tuple(out + self._explore(k, taken, out)), idle_rounds=idle_rounds,
+                       notes=(note,), fit_failed=not isinstance(err, TooFewObservations))
+        in_flight = np.vstack([pending, *(p.x[None, :] for p in out)])
+        seed = self.settings.seed * 1009 + len(fitted.y)
+        notes: list[str] = []
+        fit_failed = False
+        try:
+            X = self._propose(fitted, k, in_flight, seed)
+        except FitError as err:
+            notes.append(f"the acquisition failed ({err}); adding space-filling points")
+            X, fit_failed = np.empty((0, d)), True
+        proposals = self._distinct(X, taken, out)
+        missing = k - len(proposals)
+        if missing > 0:
+            proposals += self._explore(missing, taken, out + proposals)
+        ei, idle = None, idle_rounds
+        rule = self.settings.stopping
+        acquired = [p for p in proposals if p.kind == "acquisition"]
+        if rule is not None and acquired:
+            ei = self._expected_improvement(fitted, np.vstack([p.x for p in acquired]))
+            idle = idle_rounds + 1 if ei < rule.ei_below else 0
+            if idle >= rule.rounds:
+                notes.append(f"stopping rule: expected improvement stayed below "
+                             f"{rule.ei_below:g} for {rule.rounds} rounds")
+                return Ask(tuple(out), stop=True, idle_rounds=idle, expected_improvement=ei,
+                           notes=tuple(notes), fitted=fitted, fit_failed=fit_failed)
+        return Ask(tuple(out + proposals), idle_rounds=idle, expected_improvement=ei,
+                   notes=tuple(notes), fitted=fitted, fit_failed=fit_failed)
+
+    def _design_points(self, history: History, taken: np.ndarray, n: int) -> list[Proposal]:
+        design = self._design
+        if sum(o.warm_start for o in history.observations) >= len(design):
+            return []  # earlier studies already cover the design's job
+        out: list[Proposal] = []
+        for i, x in enumerate(design):
+            if len(out) == n:
+                break
+            if _near(x, taken) or _near(x, np.vstack([p.x for p in out] or [taken[:0]])):
+                continue
+            out.append(Proposal(x, "design", f"initial design {self.settings.design}, "
+                                f"point {i + 1} of {len(design)}"))
+        return out
+
+    def _propose(self, fitted: FittedPolicy, k: int, in_flight: np.ndarray, seed: int) \
+            -> np.ndarray:
+        X_pending = in_flight if len(in_flight) else None
+        model = fitted.model
+        if len(fitted.models) > 1:
+            from mixopt import acquisition  # torch/BoTorch only when proposing
+
+            return acquisition.propose_batch_multiobjective(list(fitted.models), k,
+                                                            X_pending=X_pending, seed=seed)
+        if hasattr(model, "to_botorch"):
+            from mixopt import acquisition
+
+            return acquisition.propose_batch(model, k, X_pending=X_pending, seed=seed)
+        if hasattr(model, "propose"):  # the reference's own candidates (quadsurface)
+            X = model.propose(k, X_pending=X_pending)
+            return np.asarray(X, dtype=float).reshape(-1, fitted.X.shape[1])
+        return self._upper_bound_batch(fitted, k, in_flight, seed)
+
+    def _upper_bound_batch(self, fitted: FittedPolicy, k: int, in_flight: np.ndarray,
+                           seed: int) -> np.ndarray:
+        """For surrogates without a BoTorch model or proposals of their own: greedily maximize
+        mean + 1.645 std of the (maximized) objective, away from everything taken."""
+        space = self.settings.space
+        rng = np.random.default_rng([seed, 17])
+        chosen: list[np.ndarray] = []
+        avoid = np.vstack([fitted.X, in_flight])
+
+        def score(Z: np.ndarray) -> np.ndarray:
+            pred = fitted.model.predict(Z)
+            value = pred.mean + Z90 * pred.std
+            near = np.vstack([avoid, *chosen]) if chosen else avoid
+            if len(near):
+                dist = np.linalg.norm(Z[:, None, :] - near[None], axis=-1).min(axis=1)
+                value = np.where(dist < SAME_MIXTURE, -np.inf, value)
+            return value
+
+        for _ in range(k):
+            x, value = simplex.maximize(score, space, rng)
+            if not np.isfinite(value):
+                break
+            chosen.append(x)
+        return np.vstack(chosen) if chosen else np.empty((0, space.dim))
+
+    def _distinct(self, X: np.ndarray, taken: np.ndarray, out: list[Proposal]) -> list[Proposal]:
+        """The acquisition's proposals that repeat nothing taken or chosen."""
+        kept: list[Proposal] = []
+        for x in np.atleast_2d(X) if len(X) else []:
+            near = np.vstack([taken, *(p.x[None, :] for p in out + kept)])
+            if not _near(x, near):
+                kept.append(Proposal(np.asarray(x, dtype=float), "acquisition",
+                                     f"{self._acquisition_name()} on {self.settings.surrogate}"))
+        return kept
+
+    def _acquisition_name(self) -> str:
+        if len(self.settings.maximize) > 1:
+            return "qLogNEHVI"
+        if self.settings.surrogate in surrogate_options.BOTORCH_SURROGATES:
+            return "qLogNEI"
+        return "the surrogate's own proposals"
+
+    def _explore(self, k: int, taken: np.ndarray, out: list[Proposal]) -> list[Proposal]:
+        """`k` space-filling points away from everything taken; replicates when the space
+        has no room left (e.g. bounds that leave one mixture)."""
+        space = self.settings.space
+        count = len(taken) + len(out) + k + 16
+        C = simplex.sample(count, space, np.random.default_rng(self.settings.seed + 1),
+                           method="sobol")
+        chosen: list[Proposal] = []
+        for x in C:
+            if len(chosen) == k:
+                break
+            near = np.vstack([taken, *(p.x[None, :] for p in out + chosen)])
+            if not _near(x, near):
+                chosen.append(Proposal(x, "explore", "space-filling point (Sobol) while the "
+                                       "surrogate cannot propose"))
+        while len(chosen) < k:  # nothing distinct is left: say so, and repeat on purpose
+            x = C[len(chosen) % len(C)]
+            chosen.append(Proposal(x, "replicate", "replicate: the search space has no "
+                                   "untried mixture left"))
+        return chosen
+
+    def _expected_improvement(self, fitted: FittedPolicy, X: np.ndarray) -> float:
+        """Best analytic expected improvement over the observed best at `X` (objective units)."""
+        sign = fitted.signs[0]
+        mean, std = fitted.predict(X)
+        best = float(np.max(sign * fitted.y))
+        z = (sign * mean - best) / np.maximum(std, 1e-12)
+        return float(np.max(std * (z * stats.norm.cdf(z) + stats.norm.pdf(z))))
+
+    # -- recommending ---------------------------------------------------------------------
+
+    def recommend(self, history: History) -> PolicyRecommendation | None:
+        """The mixture to train at full budget, or None without a full-fidelity observation.
+
+        The surrogate's argmax, unless (with `check_recommendation`) its leave-one-out RMSE is
+        worse than predicting the mean, or its predicted mean is below the best observed value
+        by more than `BELOW_BEST_NOISE_SDS` noise sds; then, or when no surrogate can be
+        fitted, the best observed mixture (``rule="best-observed"``, the reason recorded).
+        """
+        X, Y = self._arrays(history)
+        if not len(X):
+            return None
+        try:
+            fitted = self.fit(history)
+        except FitError as err:
+            return self._best_observed(X, Y[:, 0], None, f"no surrogate fit ({err})",
+                                       fit_failed=not isinstance(err, TooFewObservations))
+        rec = fitted.argmax()
+        if not self.settings.check_recommendation:
+            return rec
+        diag = fitted.loo()
+        if diag is not None and diag.worse_than_mean:
+            return self._best_observed(
+                X, Y[:, 0], fitted, f"the surrogate's leave-one-out RMSE {diag.rmse:.4g} is "
+                f"worse than predicting the mean ({diag.mean_baseline_rmse:.4g})")
+        sign = fitted.signs[0]
+        best = float(np.max(sign * fitted.y))
+        margin = BELOW_BEST_NOISE_SDS * (fitted.noise_sd() or 0.0)
+        if sign * rec.mean < best - margin:
+            return self._best_observed(
+                X, Y[:, 0], fitted, f"the surrogate's best predicted mean {rec.mean:.4g} is "
+                f"below the best observed value {sign * best:.4g}"
+                + (f" by more than {BELOW_BEST_NOISE_SDS:g} noise sds" if margin else ""))
+        return rec
+
+    def _best_observed(self, X: np.ndarray, y: np.ndarray, fitted: FittedPolicy | None,
+                       reason: str, *, fit_failed: bool = False) -> PolicyRecommendation:
+        """The best observed mixture; its mean over replicates and the sd of a new run."""
+        sign = 1.0 if self.settings.maximize[0] else -1.0
+        i = int(np.argmax(sign * y))
+        same = np.linalg.norm(X - X[i], axis=1) < SAME_MIXTURE
+        if fitted is not None:
+            noise = fitted.noise_sd()
+        else:
+            rep, _ = replicate_noise(X, y)
+            noise = self.settings.noise_sd if self.settings.noise_sd is not None else rep
+        r = int(same.sum())
+        # A new run varies by the noise; the mean of r runs is itself uncertain by noise/sqrt(r).
+        std = float("nan") if noise is None else noise * math.sqrt(1.0 + 1.0 / r)
+        latent = None if noise is None else noise / math.sqrt(r)
+        mixture = Mixture.from_vector(X[i], self.settings.space.domains, normalize=True)
+        return PolicyRecommendation(mixture, float(np.mean(y[same])), std, latent_std=latent,
+                                    noise_std=noise, rule="best-observed", reason=reason,
+                                    fit_failed=fit_failed)
+
+
+def _rows(X: np.ndarray | Sequence[Any] | None, d: int) -> np.ndarray:
+    if X is None or len(X) == 0:
+        return np.empty((0, d))
+    return np.atleast_2d(np.asarray(X, dtype=float)).reshape(-1, d)
