@@ -81,7 +81,8 @@ RECIPE_FILE = "warm_start_recipe.json"
 STATS_FILE = "warm_start_stats.json"
 IGNORE_INDEX = -100
 FIXED_THINKING = "look at the image"
-# ~1-6 minutes of a demo build (2 idle / busy CPU cores); a checkpoint takes well under 1 s.
+# ~1-6 minutes of a demo build (2 idle / busy CPU cores); a checkpoint of DEMO_MODEL takes
+# ~0.06 s and 8 MB (measured: model, AdamW state and 4500 losses).
 DEFAULT_CHECKPOINT_EVERY = 250
 _LOG = logging.getLogger(__name__)
 # The warm start's model: the tiny model with a text width of 128 (8 heads of 16 dims). It
