@@ -287,6 +287,7 @@ def create_sqlite_store(db: Path) -> None:
             os.link(tmp, db)
         except FileExistsError:
             pass  # another process created it first: use theirs
+        _forget_engine(f"sqlite:///{db}")  # an engine of this process may hold a deleted file
     finally:
         for leftover in (tmp, tmp.with_name(tmp.name + "-journal")):
             leftover.unlink(missing_ok=True)
