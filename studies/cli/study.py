@@ -55,7 +55,8 @@ def _fmt(value: float | None, digits: int = 4) -> str:
 def run(
     config: Annotated[Path, typer.Argument(help="Study config (YAML).")],
     max_trials: Annotated[int | None, typer.Option(
-        help="Stop after this many trials (default: the config's search.max_trials).")] = None,
+        min=1, help="Stop after this many trials (default: the config's search.max_trials).")] =
+    None,
     workdir: WorkdirOpt = None,
     poll_interval: Annotated[float | None, typer.Option(
         help="Seconds between polls of running trials.")] = None,
@@ -106,7 +107,32 @@ def run_with_progress(
     return outcome
 
 
+    problem = outcome_problem(outcome)
+    if problem is not None:
+        typer.secho(f"error: {problem}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1)
 def _print_outcome(outcome: StudyOutcome, study_dir: Path, config: Path,
+
+
+def outcome_problem(outcome: StudyOutcome) -> str | None:
+    """Why a study that ended produced nothing usable (no completed trial, no recommendation),
+    with how many trials failed and their commonest reasons; None when it did."""
+    latest = latest_attempts(outcome.trials)
+    done = [r for r in latest if r.status.value == "completed"]
+    if done and outcome.recommendation is not None:
+        return None
+    failed = [r for r in latest if r.status.value in ("failed", "abandoned")]
+    reasons: dict[str, int] = {}
+    for r in failed:
+        reasons[r.reason[:120] or "no reason recorded"] = reasons.get(
+            r.reason[:120] or "no reason recorded", 0) + 1
+    why = "; ".join(f"{n}x {reason}" for reason, n in
+                    sorted(reasons.items(), key=lambda kv: -kv[1])[:3])
+    if not done:
+        return (f"the study ended with no completed trial: {len(failed)} of {len(latest)} "
+                f"trial(s) failed or were abandoned" + (f" ({why})" if why else ""))
+    return (f"the study ended without a recommendation ({len(done)} completed, {len(failed)} "
+            f"failed): " + ("; ".join(outcome.notes) or "the surrogate gave none"))
                    workdir: Path | None) -> None:
     console = Console()
     latest = latest_attempts(outcome.trials)

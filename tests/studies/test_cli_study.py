@@ -117,3 +117,19 @@ def test_demo_shows_the_warm_start_progress_and_passes_the_base_steps(tmp_path, 
     result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path), "--base-steps", "5"])
     assert result.exit_code == 0, result.output
     assert seen["steps"] == 5 and "5/5" in result.output
+
+
+def test_a_study_with_no_completed_trial_exits_non_zero(tmp_path):
+    path = function_study(tmp_path, target="tests.studies.targets:always_fails", max_trials=2,
+                          parallelism=1, max_retries=0)
+    result = CliRunner().invoke(app, ["study", "run", str(path), "--poll-interval", "0.01"])
+    assert result.exit_code == 1, result.output
+    assert "no completed trial: 2 of 2" in result.output
+    assert "this trial always fails" in result.output
+
+
+def test_max_trials_0_is_refused_before_any_store(tmp_path):
+    path = function_study(tmp_path)
+    result = CliRunner().invoke(app, ["study", "run", str(path), "--max-trials", "0"])
+    assert result.exit_code == 2 and "--max-trials" in result.output
+    assert not (load_study_config(path).study_dir / "mlflow.db").exists()
