@@ -104,14 +104,11 @@ def run_with_progress(
             outcome = run_study(study, max_trials=max_trials, on_progress=show,
                                 poll_interval_s=poll_interval, warm_start_from=warm_start_from)
     _print_outcome(outcome, study.study_dir, config, workdir)
-    return outcome
-
-
     problem = outcome_problem(outcome)
     if problem is not None:
         typer.secho(f"error: {problem}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1)
-def _print_outcome(outcome: StudyOutcome, study_dir: Path, config: Path,
+    return outcome
 
 
 def outcome_problem(outcome: StudyOutcome) -> str | None:
@@ -133,6 +130,9 @@ def outcome_problem(outcome: StudyOutcome) -> str | None:
                 f"trial(s) failed or were abandoned" + (f" ({why})" if why else ""))
     return (f"the study ended without a recommendation ({len(done)} completed, {len(failed)} "
             f"failed): " + ("; ".join(outcome.notes) or "the surrogate gave none"))
+
+
+def _print_outcome(outcome: StudyOutcome, study_dir: Path, config: Path,
                    workdir: Path | None) -> None:
     console = Console()
     latest = latest_attempts(outcome.trials)
