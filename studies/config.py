@@ -25,10 +25,17 @@ from pydantic import (
     model_validator,
 )
 
-from mixopt.bench.strategies import INITIAL_DESIGNS
+from mixopt.designs import INITIAL_DESIGNS
 from mixopt.errors import MixoptError
 from rlvr.config_files import ConfigFileError, key_path, read_yaml, validation_error_lines
-from rlvr.config_types import NonEmptyStr, NonNegativeInt, PositiveInt, PositiveReal, Real
+from rlvr.config_types import (
+    NonEmptyStr,
+    NonNegativeInt,
+    NonNegativeReal,
+    PositiveInt,
+    PositiveReal,
+    Real,
+)
 from rlvr.domains.spec import DomainName, DomainSpec
 from rlvr.job import GRPOSettings, TrainJob
 
@@ -64,6 +71,16 @@ class SurrogateSettings(BaseModel):
     options: dict[str, Any] = Field(
         default_factory=dict, description="Keyword options of the surrogate (e.g. kernel)."
     )
+
+    @model_validator(mode="after")
+    def _known(self) -> SurrogateSettings:
+        """The name and options, checked now rather than after the initial design."""
+        from mixopt.surrogates import options
+
+        problems = options.check(self.name, self.options)
+        if problems:
+            raise ValueError("; ".join(f"{key}: {message}" for key, message in problems))
+        return self
 
 
 class StoppingRule(BaseModel):
@@ -107,6 +124,11 @@ class SearchSettings(BaseModel):
         default_factory=dict, description="Optional per-domain weight bounds [lower, upper]."
     )
     seed: NonNegativeInt = Field(default=0, description="Seed of designs and proposals.")
+    noise_sd: NonNegativeReal | None = Field(
+        default=None,
+        description="Known sd of the objective between training runs of one mixture (seed "
+        "noise), in objective units; default: inferred, never below what replicates show.",
+    )
 
 
 class Objective(BaseModel):
@@ -346,9 +368,26 @@ class StudyConfig(BaseModel):
         for name, (lo, hi) in self.search.bounds.items():
             if not 0.0 <= lo <= hi <= 1.0:
                 problems.append(f"search.bounds.{name}: need 0 <= lower <= upper <= 1")
+        problems.extend(self._surrogate_problems())
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def _surrogate_problems(self) -> list[str]:
+        """What the surrogate cannot do with the rest of the config."""
+        from mixopt.surrogates import options
+
+        surrogate = self.search.surrogate
+        problems = []
+        if self.eval.secondary_objective is not None and surrogate.name in options.OPTIONS \
+                and surrogate.name not in options.BOTORCH_SURROGATES:
+            problems.append(f"search.surrogate.name: {surrogate.name!r} cannot propose for two "
+                            "objectives (qLogNEHVI needs a BoTorch model: "
+                            f"{', '.join(options.BOTORCH_SURROGATES)})")
+        if self.search.noise_sd is not None and "noise_var" in surrogate.options:
+            problems.append("search.noise_sd: give the noise once, here or as "
+                            "search.surrogate.options.noise_var")
+        return problems
 
     def train_job(
         self, weights: dict[str, float], *, output_dir: Path, run_id: str | None,

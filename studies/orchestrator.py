@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from mixopt.bench.strategies import initial_design
+from mixopt.designs import initial_design
 from mixopt.errors import FitError
 from mixopt.mixture import Mixture
 from studies.analysis import FittedStudy, Predicted, StudyView, fit_study

@@ -122,3 +122,33 @@ def test_held_out_tasks_cannot_be_trained_on(tmp_path):
     data["domains"] = ["lisa", "synth_ood_count"]
     with pytest.raises(StudyConfigError, match=r"domains\[1\]: 'synth_ood_count' is a held-out"):
         load_study_config(_write(tmp_path, data))
+
+
+@pytest.mark.parametrize(("surrogate", "message"), [
+    ({"name": "gpp"}, "name: unknown surrogate 'gpp'"),
+    ({"name": "gp", "options": {"foo": 1}}, "options.foo: surrogate 'gp' has no option 'foo'"),
+    ({"name": "gp", "options": {"kernel": "bogus"}}, "options.kernel: unknown kernel 'bogus'"),
+])
+def test_surrogate_name_and_options_are_checked_at_load(tmp_path, surrogate, message):
+    path = function_study(tmp_path, surrogate=surrogate, batch_size=0)
+    with pytest.raises(StudyConfigError) as info:
+        load_study_config(path)
+    text = str(info.value)  # with the file's other errors, on the surrogate's line
+    assert "search.batch_size" in text
+    assert any("search.surrogate" in line and message in line for line in info.value.lines), text
+
+
+def test_two_objectives_refuse_a_surrogate_without_a_botorch_model(tmp_path):
+    path = function_study(tmp_path, surrogate={"name": "quadsurface"})
+    path.write_text(path.read_text().replace(
+        "objective:\n    metric: out_score",
+        "objective:\n    metric: out_score\n  secondary_objective:\n    metric: in_score"))
+    with pytest.raises(StudyConfigError, match="quadsurface' cannot propose for two"):
+        load_study_config(path)
+
+
+def test_known_noise_sd(tmp_path):
+    assert load_study_config(function_study(tmp_path, noise_sd=0.01)).search.noise_sd == 0.01
+    with pytest.raises(StudyConfigError, match="give the noise once"):
+        load_study_config(function_study(tmp_path, noise_sd=0.01,
+                                         surrogate={"name": "gp", "options": {"noise_var": 1}}))
