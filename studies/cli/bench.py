@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from mixopt.bench import BUILTIN_FAMILIES, STRATEGY_NAMES, BenchResult, RunRecord, run_benchmark
+from mixopt.bench import BUILTIN_FAMILIES, STRATEGY_NAMES
 from mixopt.errors import MixoptError
+
+if TYPE_CHECKING:
+    from mixopt.bench import BenchResult, RunRecord
 
 
 def table_rows(trials: int) -> list[int]:
@@ -85,6 +88,8 @@ def bench(
         help="Write a PNG of median normalized regret vs trials.")] = None,
 ) -> None:
     """Run simulated studies of each strategy on each oracle and tabulate normalized regret."""
+    from mixopt.bench import run_benchmark
+
     dim, domain_names = _parse_domains(domains)
     oracle_specs = [o.strip() for o in oracle.split(",") if o.strip()]
     strategy_specs = [s.strip() for s in strategies.split(",") if s.strip()]

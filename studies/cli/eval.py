@@ -10,41 +10,27 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from mlflow.exceptions import MlflowException
-from mlflow.tracking import MlflowClient
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from evaluators import (
-    EvalResult,
-    EvaluationError,
-    GenerationSettings,
-    benchmark_names,
-    checkpoint_step,
-    evaluate_checkpoint,
-    log_eval_result,
-    objectives_of,
-    samples_path_for,
-    write_result,
-    write_samples,
-)
-from evaluators.lmms import (
-    DEFAULT_MODEL,
-    EXTRACTIONS,
-    LmmsBenchmark,
-    evaluate_lmms,
-    is_lmms_benchmark,
-    lmms_eval_location,
-    parse_lmms_task,
-)
 from mixopt.errors import MixoptError
 from rlvr.domains import default_registry
 from rlvr.domains.loading import MAX_BAD_FRACTION
 from studies.cli.rlvr_errors import as_mixopt_errors, one_line
+
+if TYPE_CHECKING:
+    from evaluators import EvalResult, GenerationSettings
+    from evaluators.lmms import LmmsBenchmark
+
+# `evaluators` imports torch and MLflow (seconds), so it is imported when the command runs, and
+# these two defaults of the options are copies of `evaluators.lmms.DEFAULT_MODEL` and
+# `evaluators.lmms.EXTRACTIONS` (tests/studies/test_cli_eval.py keeps them equal).
+LMMS_DEFAULT_MODEL = "qwen2_vl"
+MATHVISTA_EXTRACTIONS = ("rule", "judge")
 
 DEFAULT_OUT = Path("eval.json")
 
@@ -52,6 +38,10 @@ DEFAULT_OUT = Path("eval.json")
 @contextlib.contextmanager
 def _as_mixopt_errors() -> Iterator[None]:
     """rlvr's and evaluators' user-facing errors (and MLflow's) as one-line `MixoptError`s."""
+    from mlflow.exceptions import MlflowException
+
+    from evaluators import EvaluationError
+
     with as_mixopt_errors():
         try:
             yield
@@ -70,6 +60,8 @@ def split_benchmarks(
     """``(in-domain names, lmms-eval names)``: a registered domain with a test split keeps its
     name; otherwise the reference's out-of-domain names (chartqa, infovqa, mathvista, mmmu) and
     the ``--lmms-task`` names go to lmms-eval."""
+    from evaluators.lmms import is_lmms_benchmark
+
     ood = [
         n for n in names if n not in domain_benchmarks and is_lmms_benchmark(n, lmms_tasks)
     ]
@@ -90,6 +82,8 @@ def parse_model_args(text: str | None) -> dict[str, str]:
 
 
 def _settings(**options: object) -> GenerationSettings:
+    from evaluators import GenerationSettings
+
     try:
         return GenerationSettings(**options)
     except ValidationError as error:
@@ -154,12 +148,13 @@ def eval_checkpoint(
     ] = MAX_BAD_FRACTION,
     lmms_model: Annotated[str, typer.Option(
         help="lmms-eval model class for out-of-domain benchmarks (qwen2_vl; Qwen2.5-VL: "
-        "qwen2_5_vl).")] = DEFAULT_MODEL,
+        "qwen2_5_vl).")] = LMMS_DEFAULT_MODEL,
     lmms_model_args: Annotated[str | None, typer.Option(
         help="More lmms-eval --model_args, e.g. max_pixels=602112,device=cpu,device_map=cpu.")
     ] = None,
     mathvista_extraction: Annotated[str, typer.Option(
-        help=f"MathVista answer extraction: {' or '.join(EXTRACTIONS)} (rule: no API key).")
+        help=f"MathVista answer extraction: {' or '.join(MATHVISTA_EXTRACTIONS)} (rule: no API "
+        "key).")
     ] = "rule",
     lmms_timeout: Annotated[float | None, typer.Option(
         min=1, help="Seconds before the lmms-eval run is stopped (default: none).")] = None,
@@ -172,6 +167,21 @@ def eval_checkpoint(
 ) -> None:
     """Score a checkpoint on the held-out test splits of domains (and, through lmms-eval, on
     chartqa, infovqa, mathvista, mmmu); write eval.json."""
+    from mlflow.tracking import MlflowClient
+
+    from evaluators import (
+        EvalResult,
+        benchmark_names,
+        checkpoint_step,
+        evaluate_checkpoint,
+        log_eval_result,
+        objectives_of,
+        samples_path_for,
+        write_result,
+        write_samples,
+    )
+    from evaluators.lmms import EXTRACTIONS, evaluate_lmms, lmms_eval_location, parse_lmms_task
+
     settings = _settings(
         backend=backend, batch_size=batch_size, max_new_tokens=max_new_tokens,
         do_sample=do_sample, temperature=temperature, top_p=top_p,

@@ -2,11 +2,17 @@
 
 Only errors that describe a user's mistake or environment are translated; anything else (a bug)
 still raises with its traceback.
+
+The error classes of `rlvr.models` and `rlvr.training` live in packages that import torch and
+transformers (seconds). They are looked up only when an error is caught, and only if their
+package is already imported: an instance of a class can exist only once its module has been
+imported, so nothing is missed, and `mixopt --help` never pays for them.
 """
 
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterator
 
 from mixopt.errors import MixoptError
@@ -19,10 +25,8 @@ from rlvr.domains import (
     UnknownDomainError,
     UnknownSplitError,
 )
-from rlvr.models import ModelLoadError
-from rlvr.training import TrainingError
 
-USER_ERRORS = (
+_LIGHT_ERRORS: tuple[type[BaseException], ...] = (
     ConfigFileError,  # JobError, DomainFileError: one line per problem
     UnknownDomainError,
     UnknownSplitError,
@@ -30,9 +34,22 @@ USER_ERRORS = (
     SourceFormatError,
     TooManyBadRecordsError,
     UndecodableImageError,
-    ModelLoadError,
-    TrainingError,
 )
+# (module, class) of the user errors whose packages are heavy to import.
+_HEAVY_ERRORS = (
+    ("rlvr.models.loading", "ModelLoadError"),
+    ("rlvr.training.errors", "TrainingError"),
+)
+
+
+def user_errors() -> tuple[type[BaseException], ...]:
+    """The rlvr error classes that describe a user's mistake, of the modules imported so far."""
+    heavy = tuple(
+        getattr(sys.modules[module], name)
+        for module, name in _HEAVY_ERRORS
+        if module in sys.modules
+    )
+    return _LIGHT_ERRORS + heavy
 
 
 def one_line(error: BaseException) -> str:
@@ -43,8 +60,8 @@ def one_line(error: BaseException) -> str:
 
 @contextlib.contextmanager
 def as_mixopt_errors() -> Iterator[None]:
-    """Re-raise rlvr's user-facing errors (`USER_ERRORS`) inside the block as `MixoptError`."""
+    """Re-raise rlvr's user-facing errors (`user_errors()`) inside the block as `MixoptError`."""
     try:
         yield
-    except USER_ERRORS as error:
+    except user_errors() as error:  # evaluated only when an exception arrives
         raise MixoptError(one_line(error)) from error

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -25,12 +25,13 @@ from rich.table import Table
 
 from mixopt.errors import FitError, MixoptError
 from mixopt.threads import torch_threads
-from studies.analysis import StudyView, fit_study
-from studies.config import load_study_config
-from studies.driver import OpenedStudy, open_study, run_study
-from studies.orchestrator import StudyOutcome, StudyProgress
 from rlvr.progress import PlainProgress
 from studies.trials import latest_attempts
+
+if TYPE_CHECKING:  # the study modules import MLflow and SciPy: in the commands, not at start
+    from studies.analysis import StudyView
+    from studies.driver import OpenedStudy
+    from studies.orchestrator import StudyOutcome, StudyProgress
 
 app = typer.Typer(help="Run mixture-optimization studies and inspect them.", no_args_is_help=True)
 
@@ -41,6 +42,8 @@ WorkdirOpt = Annotated[Path | None, typer.Option(help="Override the config's wor
 
 
 def _open(study: str, tracking_uri: str | None, workdir: Path | None) -> OpenedStudy:
+    from studies.driver import open_study
+
     try:
         return open_study(study, tracking_uri=tracking_uri, workdir=workdir)
     except OSError as err:
@@ -74,7 +77,10 @@ def run_with_progress(
     poll_interval: float | None = None, warm_start_from: list[str] | None = None,
 ) -> StudyOutcome:
     """Run a study with a progress bar and the summary at the end; returns its outcome."""
+    from studies.config import load_study_config
+
     study = load_study_config(config, workdir=workdir)
+    from studies.driver import run_study  # after the config: its errors come at once
     console = Console(stderr=True)
     console.print(f"study [bold]{study.name}[/]: {len(study.domain_names)} domains "
                   f"({', '.join(study.domain_names)}), objective {study.eval.objective.label} "
@@ -198,6 +204,8 @@ def predict(study: StudyArg, top: Annotated[int, typer.Option(help="Mixtures to 
             as_json: Annotated[bool, typer.Option("--json")] = False,
             tracking_uri: TrackingOpt = None, workdir: WorkdirOpt = None) -> None:
     """The surrogate's top mixtures with predicted mean and std, and its LOO diagnostics."""
+    from studies.analysis import fit_study
+
     if top < 1:
         raise MixoptError(f"--top must be >= 1, got {top}")
     view = _open(study, tracking_uri, workdir).view
@@ -312,6 +320,8 @@ def ui(study: Annotated[str | None, typer.Argument(
     """Start the MLflow UI for a study's store (studies are parent runs with nested trials)."""
     import subprocess
     import sys
+
+    from studies.config import load_study_config
 
     uri = tracking_uri
     if uri is None and study is not None:

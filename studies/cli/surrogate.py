@@ -5,18 +5,19 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from mixopt import surrogates
 from mixopt.errors import FitError
 from mixopt.observations import read_csv
-from mixopt.surrogates.diagnostics import loo
 from mixopt.threads import torch_threads
+
+if TYPE_CHECKING:
+    from mixopt.surrogates import Surrogate
 
 app = typer.Typer(help="Fit surrogate models to observed mixtures and inspect them.",
                   no_args_is_help=True)
@@ -43,11 +44,14 @@ def fit(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Fit MODEL to OBSERVATIONS; print the recommended mixture and leave-one-out diagnostics."""
+    from mixopt import surrogates
+    from mixopt.surrogates.diagnostics import loo  # scipy.stats: a second to import
+
     obs = read_csv(observations, [objective], normalize=normalize)
     sign = -1.0 if minimize else 1.0
     y = sign * obs.objective(objective)
 
-    def build() -> surrogates.Surrogate:
+    def build() -> Surrogate:
         return surrogates.create(model, obs.space, seed=seed)
 
     diagnostics = None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -23,9 +23,10 @@ from mixopt.errors import MixoptError, MixtureError
 from rlvr.config_files import validation_error_lines
 from rlvr.domains import default_registry
 from rlvr.job import KNOWN_DOMAINS, TrainJob, load_job, save_job
-from rlvr.training import RESULT_FILE, TrainResult, run_training
-from rlvr.training.distributed import is_main_process
 from studies.cli.rlvr_errors import as_mixopt_errors
+
+if TYPE_CHECKING:
+    from rlvr.training import TrainResult
 
 QUICK_JOB_FILE = "train_job.yaml"  # = rlvr.training.JOB_RECORD (not imported: torch at start)
 DEFAULT_RUNS_DIR = Path("mixopt-train")
@@ -105,6 +106,8 @@ def _write_quick_job(job: TrainJob) -> Path:
 
 
 def _summary(result: TrainResult, output_dir: Path) -> None:
+    from rlvr.training import RESULT_FILE
+
     console = Console()
     table = Table(title="samples per domain", title_justify="left")
     table.add_column("domain")
@@ -151,6 +154,10 @@ def train(
         help="Quick form: MLflow experiment of a new run.")] = None,
 ) -> None:
     """Train a model with GRPO on a fixed mixture of domains (resumes an interrupted run)."""
+    # torch, transformers and TRL: seconds to import, so only when training.
+    from rlvr.training import run_training
+    from rlvr.training.distributed import is_main_process
+
     quick = {"--model": model, "--mixture": mixture, "--budget": budget}
     extras = {"--output-dir": output_dir, "--max-steps": max_steps, "--domain-file": domain_file,
               "--mlflow-tracking-uri": mlflow_tracking_uri, "--run-id": run_id,

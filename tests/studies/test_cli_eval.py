@@ -110,3 +110,12 @@ def test_console_script_missing_checkpoint_exits_2_with_one_line(tmp_path, domai
     assert done.stderr.strip().splitlines() == [
         f"error: no model folder at {tmp_path / 'missing'}"]
     assert not (tmp_path / "eval.json").exists()
+
+
+def test_option_defaults_copied_from_evaluators_stay_equal():
+    # The CLI copies them to start without importing evaluators (torch): a drift fails here.
+    from evaluators.lmms import DEFAULT_MODEL, EXTRACTIONS
+    from studies.cli import eval as eval_cli
+
+    assert eval_cli.LMMS_DEFAULT_MODEL == DEFAULT_MODEL
+    assert tuple(eval_cli.MATHVISTA_EXTRACTIONS) == tuple(EXTRACTIONS)
