@@ -55,6 +55,15 @@ def _parse_float(text: str, *, source: str, row: int, column: str) -> float:
     return value
 
 
+def _refuse_other_separators(header: list[str], source: str) -> None:
+    """A header of one cell holding ``;`` or a tab is a file with another separator."""
+    for name, separator in (("semicolons", ";"), ("tabs", "\t")):
+        if len(header) == 1 and separator in header[0]:
+            raise ObservationError(
+                f"the header is one column {header[0]!r}: the file seems separated by {name}; "
+                "save it comma-separated (decimal points, not commas)", source=source, row=1)
+
+
 def read_csv(
     path: str | Path,
     objectives: Sequence[str],
@@ -70,14 +79,17 @@ def read_csv(
         normalize: rescale each row's weights to sum to 1 instead of rejecting the row.
 
     Raises:
-        ObservationError: unreadable or empty file, a missing, duplicated or unexpected
+        ObservationError: unreadable or empty file, a file separated by semicolons or tabs,
+            a missing, duplicated or unexpected
             column, a row with the wrong number of cells, a weight that is not a finite
             non-negative number, weights not summing to 1 (within 1e-6), a non-finite
             objective value, or two identical rows. The message names file, row and column.
     """
     source = str(path)
     try:
-        with open(path, newline="", encoding="utf-8") as fh:
+        # utf-8-sig: spreadsheet programs start the file with a byte-order mark, which would
+        # otherwise become part of the first column's name.
+        with open(path, newline="", encoding="utf-8-sig") as fh:
             table = list(csv.reader(fh))
     except FileNotFoundError:
         raise ObservationError("file not found", source=source) from None
@@ -87,6 +99,7 @@ def read_csv(
     if not table:
         raise ObservationError("the file is empty", source=source)
     header = [h.strip() for h in table[0]]
+    _refuse_other_separators(header, source)
     dupes = sorted({h for h in header if header.count(h) > 1})
     if dupes:
         raise ObservationError(f"duplicate column(s) {dupes}", source=source, row=1)

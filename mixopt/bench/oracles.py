@@ -324,7 +324,7 @@ class SurrogateMean:
 
 def _csv_columns(path: Path) -> list[str]:
     try:
-        with open(path, newline="", encoding="utf-8") as fh:
+        with open(path, newline="", encoding="utf-8-sig") as fh:  # as read_csv reads it
             return [h.strip() for h in next(csv.reader(fh), [])]
     except FileNotFoundError:
         raise MixoptError(f"oracle csv: file not found: {path}") from None
