@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
 import re
 import warnings
 from collections import Counter
@@ -235,7 +236,8 @@ def load_records(
         UnknownSplitError: the domain has no such split (lists its splits).
         SourceUnavailableError: a hub dataset that is not cached while the hub cannot be
             reached (one line: use a local ``disk`` or ``jsonl`` source), a missing file.
-        SourceFormatError: a missing column, a saved ``DatasetDict`` whose split is unclear.
+        SourceFormatError: a missing column, a saved ``DatasetDict`` whose split is unclear, a
+            JSONL ``image`` path outside its ``image_dir`` (unless ``allow_images_outside``).
         TooManyBadRecordsError: more than ``max_bad_fraction`` of the records are bad, or none
             is good (the message names the domain and shows up to 3 examples).
         ValueError: an invalid ``limit`` or ``check_images``.
@@ -459,7 +461,10 @@ class _JsonlRows:
                     break
                 if not line.strip():
                     continue
-                rows.append(_parse_line(line, line_number))
+                row = _parse_line(line, line_number)
+                if not source.allow_images_outside:
+                    _refuse_image_outside(row.get("image"), source.image_dir, where, line_number)
+                rows.append(row)
         return cls(rows, source.image_dir)
 
     def __len__(self) -> int:
@@ -502,6 +507,25 @@ class _SyntheticRows:
         if not isinstance(value, Image.Image):
             raise ValueError(f"a synthetic row holds a {type(value).__name__}, not an image")
         return value
+
+
+def _refuse_image_outside(value: object, image_dir: Path, where: str, line_number: int) -> None:
+    """Raise `SourceFormatError` if an ``image`` path is absolute or climbs out of ``image_dir``.
+
+    Checked on the text of the path (``..`` components), not through symbolic links: a folder
+    of links into a dataset elsewhere stays usable.
+    """
+    if isinstance(value, dict) and not value.get("bytes"):
+        value = value.get("path")
+    if not isinstance(value, str):
+        return
+    inside = os.path.abspath(image_dir)  # normalized, as is the joined target
+    target = os.path.normpath(os.path.join(inside, value))
+    if Path(value).is_absolute() or os.path.commonpath([inside, target]) != inside:
+        raise SourceFormatError(
+            f"{where}: line {line_number}: image path {value!r} leaves image_dir {image_dir}; "
+            "set `allow_images_outside: true` in the domain's source to allow it"
+        )
 
 
 def _parse_line(line: str, line_number: int) -> dict[str, object]:

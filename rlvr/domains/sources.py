@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from rlvr.config_types import NonEmptyStr, NonNegativeInt, PositiveInt
+from rlvr.config_types import NonEmptyStr, NonNegativeInt, PositiveInt, StrictBool
 from rlvr.domains.synthetic.tasks import task_names
 
 _CONFIG = ConfigDict(frozen=True, extra="forbid")
@@ -75,6 +75,11 @@ class JsonlSource(BaseModel):
     image_dir: Path = Field(
         description="Folder that the `image` paths of the lines are relative to. Relative paths: "
         "from the domain file's folder."
+    )
+    allow_images_outside: StrictBool = Field(
+        default=False,
+        description="Accept `image` paths that are absolute or climb out of `image_dir` with "
+        "`../`. Off: such a line is refused, so a JSONL file cannot reach files elsewhere.",
     )
 
     def resolved(self, base: Path) -> JsonlSource:

@@ -239,3 +239,28 @@ def test_images_are_not_decoded_at_load(tmp_path, monkeypatch):
     decoded.clear()
     loaded[0]
     assert decoded
+
+
+@pytest.mark.parametrize("where", ["absolute", "climbing"])
+def test_image_paths_leaving_image_dir_are_refused_unless_allowed(tmp_path, where):
+    outside = tmp_path / "elsewhere.png"
+    outside.write_bytes(image_bytes())
+    image = str(outside) if where == "absolute" else "../../elsewhere.png"
+    path, images = write_jsonl(tmp_path / "j", [*many_good(3), {**mc_row(9), "image": image}])
+    source = {"kind": "jsonl", "path": str(path), "image_dir": str(images)}
+    with pytest.raises(SourceFormatError) as info:
+        load_records(domain(source))
+    message = str(info.value)
+    assert "line 4" in message and repr(image) in message and "\n" not in message
+    assert "allow_images_outside" in message
+    allowed = load_records(domain({**source, "allow_images_outside": True}))
+    assert allowed[3].image.size[0] > 0
+
+
+def test_image_paths_inside_image_dir_with_dots_are_fine(tmp_path):
+    path, images = write_jsonl(tmp_path, many_good(2))
+    (images / "sub").mkdir()
+    text = path.read_text().replace('"0.png"', '"sub/../0.png"')
+    path.write_text(text)
+    loaded = load_records(domain({"kind": "jsonl", "path": str(path), "image_dir": str(images)}))
+    assert len(loaded) == 2
