@@ -88,14 +88,24 @@ class StudyView:
 
 @dataclass(frozen=True)
 class Predicted:
-    """A mixture with the surrogate's predictive mean and std, in the objective's units."""
+    """A mixture with the surrogate's predictive mean and std, in the objective's units.
+
+    `std` is the sd of a new training run's objective (the model's uncertainty and the noise
+    together, where the model has a noise term). `rule` says what chose a recommendation
+    (``surrogate`` or ``best-observed``, `mixopt.policy`), `reason` why.
+    """
 
     mixture: Mixture
     mean: float
     std: float
+    rule: str = "surrogate"
+    reason: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {"weights": self.mixture.to_dict(), "mean": self.mean, "std": self.std}
+        std = self.std if np.isfinite(self.std) else None
+        return {"weights": self.mixture.to_dict(), "mean": self.mean, "std": std,
+                "std_is": "sd of a new training run (model and noise together)",
+                "rule": self.rule, "reason": self.reason}
 
 
 @dataclass(frozen=True)

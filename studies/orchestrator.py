@@ -24,6 +24,7 @@ from scipy import stats
 from mixopt.designs import initial_design
 from mixopt.errors import FitError
 from mixopt.mixture import Mixture
+from mixopt.policy import History, Observation, PolicySettings, SearchPolicy
 from studies.analysis import FittedStudy, Predicted, StudyView, fit_study
 from studies.config import StudyConfig
 from studies.launchers.base import Launcher, Poll, TrialSpec
@@ -34,6 +35,7 @@ from studies.trials import TrialRecord, TrialStatus, completed, latest_attempts
 RECOMMENDATION_FILE = "recommendation.json"
 IDLE_ROUNDS_TAG = "mixopt.idle_rounds"
 RECOMMENDATION_TAG = "mixopt.recommendation"
+RECOMMENDATION_RULE_TAG = "mixopt.recommendation_rule"
 
 
 @dataclass(frozen=True)
@@ -385,16 +387,42 @@ class Orchestrator:
         view = view_of(self.config, trials, self.parent)
         outcome = StudyOutcome(trials=trials, recommendation=None,
                                best_observed=view.best_observed(), stopped_early=self._stopped)
-        try:
-            fitted = fit_study(view_of(self.config, trials + self.warm_start, self.parent))
-            outcome.recommendation = fitted.recommend()
-        except FitError as err:
-            outcome.notes.append(f"no recommendation from the surrogate: {err}")
+        rec = self._policy().recommend(self._history(trials + self.warm_start))
+        if rec is None:
+            outcome.notes.append("no recommendation: no trial has completed")
+        else:
+            outcome.recommendation = Predicted(rec.mixture, rec.mean, rec.std, rule=rec.rule,
+                                               reason=rec.reason)
+            if rec.rule == "best-observed":
+                outcome.notes.append(f"recommending the best observed mixture: {rec.reason}")
         if outcome.recommendation is not None and self.config.search.confirm:
             self._confirm(outcome.recommendation)
             outcome.trials = self.ledger.trials()
         self._write_recommendation(outcome)
         return outcome
+
+    def _policy(self) -> SearchPolicy:
+        """The search policy of the config (`mixopt.policy`)."""
+        c = self.config
+        view = view_of(c, [], self.parent)
+        return SearchPolicy(PolicySettings(
+            space=view.space, design=c.search.initial_design.kind, n_init=c.search.initial_design.n,
+            surrogate=c.search.surrogate.name, surrogate_options=dict(c.search.surrogate.options),
+            maximize=tuple(o.maximize for o in c.objectives), seed=c.search.seed,
+            batch_size=c.search.batch_size, noise_sd=c.search.noise_sd))
+
+    def _history(self, trials: list[TrialRecord]) -> History:
+        """The completed trials as the policy's observations (objective values only)."""
+        domains = self.config.domain_names
+        observations = []
+        for r in completed(trials):
+            try:
+                values = tuple(o.value(dict(r.metrics)) for o in self.config.objectives)
+            except (KeyError, ValueError):
+                continue
+            observations.append(Observation(np.array([r.weights.get(d, 0.0) for d in domains]),
+                                            values, warm_start=r.index < 0))
+        return History(tuple(observations))
 
     def _confirm(self, rec: Predicted) -> None:
         latest = latest_attempts(self.ledger.trials())
@@ -429,4 +457,5 @@ class Orchestrator:
         self.ledger.log_study_artifact(self.parent, str(path))
         if outcome.recommendation is not None:
             self.ledger.set_study_tags(self.parent, {
-                RECOMMENDATION_TAG: json.dumps(outcome.recommendation.to_json())[:4000]})
+                RECOMMENDATION_TAG: json.dumps(outcome.recommendation.to_json())[:4000],
+                RECOMMENDATION_RULE_TAG: outcome.recommendation.rule})

@@ -52,13 +52,13 @@ def test_a_bad_mathvista_extraction_is_refused(tmp_path, capsys):
 def test_out_of_domain_only_eval_writes_the_result(tmp_path, capsys, monkeypatch):
     import functools
 
-    import studies.cli.eval as eval_cli
+    import evaluators.lmms as lmms
     from evaluators import read_result
     from tests.evaluators.test_lmms_runner import FAKE
 
-    monkeypatch.setattr(eval_cli, "lmms_eval_location", lambda: tmp_path)
-    monkeypatch.setattr(eval_cli, "evaluate_lmms",
-                        functools.partial(eval_cli.evaluate_lmms, launcher=FAKE))
+    # the CLI imports these when the command runs (not at start): patch them at their source
+    monkeypatch.setattr(lmms, "lmms_eval_location", lambda: tmp_path)
+    monkeypatch.setattr(lmms, "evaluate_lmms", functools.partial(lmms.evaluate_lmms, launcher=FAKE))
     out = tmp_path / "eval.json"
     checkpoint = tmp_path / "checkpoint-400"
     code, stdout, err = run_main(
@@ -77,15 +77,14 @@ def test_out_of_domain_only_eval_writes_the_result(tmp_path, capsys, monkeypatch
 def test_in_and_out_of_domain_in_one_result(tmp_path, capsys, monkeypatch, tiny_model):
     import functools
 
-    import studies.cli.eval as eval_cli
+    import evaluators.lmms as lmms
     from evaluators import read_result
     from tests.evaluators.conftest import MC, write_eval_domains
     from tests.evaluators.test_lmms_runner import FAKE
 
     domains = write_eval_domains(tmp_path / "domains")
-    monkeypatch.setattr(eval_cli, "lmms_eval_location", lambda: tmp_path)
-    monkeypatch.setattr(eval_cli, "evaluate_lmms",
-                        functools.partial(eval_cli.evaluate_lmms, launcher=FAKE))
+    monkeypatch.setattr(lmms, "lmms_eval_location", lambda: tmp_path)
+    monkeypatch.setattr(lmms, "evaluate_lmms", functools.partial(lmms.evaluate_lmms, launcher=FAKE))
     out = tmp_path / "eval.json"
     code, _, err = run_main(
         ["eval", "--checkpoint", str(tiny_model), "--benchmarks", f"chartqa,{MC}",

@@ -164,3 +164,19 @@ def test_warm_start_from_other_domains_is_refused(tmp_path):
         "name: unit", "name: other"))
     with pytest.raises(Exception, match=r"domains .* differ"):
         run_study(load_study_config(second), warm_start_from=[str(first)])
+
+
+def test_a_failing_surrogate_recommends_the_best_observed_trial_and_says_so(tmp_path):
+    # The known surface peaks inside the simplex: a linear model's argmax is a vertex.
+    config, outcome = _run(function_study(tmp_path, max_trials=6,
+                                          surrogate={"name": "linear"}))
+    rec, best = outcome.recommendation, outcome.best_observed
+    assert rec.rule == "best-observed" and rec.reason
+    assert rec.mixture.to_dict() == pytest.approx(best.weights)
+    assert any("best observed mixture" in note for note in outcome.notes)
+    saved = json.loads((config.study_dir / "recommendation.json").read_text())
+    assert saved["recommendation"]["rule"] == "best-observed"
+    assert "new training run" in saved["recommendation"]["std_is"]
+    ledger = ledger_of(config)
+    tags = ledger.client.get_run(ledger.find_study_run()).data.tags
+    assert tags["mixopt.recommendation_rule"] == "best-observed"
