@@ -20,6 +20,7 @@ from studies.launchers import make_launcher
 from studies.ledger import Ledger, sqlite_path
 from studies.lock import StudyLock
 from studies.orchestrator import Orchestrator, StudyOutcome, StudyProgress, view_of
+from studies.resume_check import DIRECTION_TAG, OBJECTIVE_TAG, check_resume
 from studies.trial_files import prepare_trial
 from studies.trials import TrialRecord, completed
 
@@ -106,15 +107,19 @@ def run_study(
     on_progress: Callable[[StudyProgress], None] | None = None,
     poll_interval_s: float | None = None,
     warm_start_from: list[str] | None = None,
+    on_note: Callable[[str], None] | None = None,
 ) -> StudyOutcome:
     """Run or resume `config`'s study to its end.
 
     `warm_start_from` names earlier studies (configs, or names in this study's store) over the
     same domains and objective: their completed trials are fitted too (never re-run). The list
     is kept in the study's parent run, so a resumed run uses it without repeating it.
+    A resumed study's config is first checked against the stored one
+    (`studies.resume_check.check_resume`); `on_note` gets its one-line notes.
 
     Raises:
         StudyLockedError: another driver runs this study.
+        ResumeRefusedError: a config change that cannot be resumed (nothing written).
         MixoptError: a launcher that cannot be built, a store that cannot be used.
     """
     if max_trials is not None and max_trials < 1:
@@ -124,6 +129,9 @@ def run_study(
         ledger = ledger_of(config)
         check_store_knows_study(config, ledger)
         parent = ledger.find_study_run()
+        if parent is not None:
+            for note in check_resume(config, ledger, parent):
+                (on_note or (lambda line: None))(note)
         saved = (ledger.client.get_run(parent).data.tags.get(WARM_START_TAG)
                  if parent is not None else None)
         others = list(warm_start_from or (json.loads(saved) if saved else []))
@@ -188,11 +196,13 @@ def open_study(study: str, *, tracking_uri: str | None = None, experiment: str |
     if parent is None:
         raise StudyNotFoundError(f"no study named {study!r} in {uri} "
                                  f"(experiment {experiment or DEFAULT_EXPERIMENT!r})")
-    params = ledger.client.get_run(parent).data.params
+    run = ledger.client.get_run(parent)
+    params, tags = run.data.params, run.data.tags
     try:
-        view = StudyView(
+        view = StudyView(  # a resume with a changed objective records it in tags (params stay)
             name=study, domains=tuple(params["domains"].split(",")),
-            objective=params["objective"], maximize=params["direction"] == "maximize",
+            objective=tags.get(OBJECTIVE_TAG, params["objective"]),
+            maximize=tags.get(DIRECTION_TAG, params["direction"]) == "maximize",
             surrogate=params["surrogate"],
             surrogate_options=json.loads(params.get("surrogate_options", "{}")),
             trials=tuple(ledger.trials()),

@@ -108,7 +108,8 @@ def run_with_progress(
 
         with torch_threads(1):
             outcome = run_study(study, max_trials=max_trials, on_progress=show,
-                                poll_interval_s=poll_interval, warm_start_from=warm_start_from)
+                                poll_interval_s=poll_interval, warm_start_from=warm_start_from,
+                                on_note=progress.console.print)
     _print_outcome(outcome, study.study_dir, config, workdir)
     problem = outcome_problem(outcome)
     if problem is not None:
