@@ -176,8 +176,8 @@ class Ask:
             can be fitted yet but trials are pending) or when the stopping rule fires.
         stop: the stopping rule fired: propose nothing more.
         idle_rounds: consecutive idle rounds including this one (store it, pass it back).
-        expected_improvement: the best expected improvement of this round's proposals
-            (objective units), when a stopping rule is set and proposals were made.
+        expected_improvement: the best expected improvement (primary objective, objective
+            units) of this round's acquisition proposals; None when it made none.
         notes: sentences for a log (why the policy waits, explores, or stops).
         fitted: the surrogate of this round, if one was fitted.
         fit_failed: a fit or a proposal raised `FitError` (a fallback was used).
@@ -489,8 +489,9 @@ class SearchPolicy:
         ei, idle = None, idle_rounds
         rule = self.settings.stopping
         acquired = [p for p in proposals if p.kind == "acquisition"]
-        if rule is not None and acquired:
+        if acquired:  # reported (and logged by studies) with or without a stopping rule
             ei = self._expected_improvement(fitted, np.vstack([p.x for p in acquired]))
+        if rule is not None and ei is not None:
             idle = idle_rounds + 1 if ei < rule.ei_below else 0
             if idle >= rule.rounds:
                 notes.append(f"stopping rule: expected improvement stayed below "
