@@ -38,6 +38,7 @@ from rlvr.config_types import (
 )
 from rlvr.domains.spec import DomainName, DomainSpec
 from rlvr.job import GRPOSettings, TrainJob
+from studies.store_location import default_tracking_uri
 
 SCHEMA_VERSION = 1
 _CONFIG = ConfigDict(frozen=True, extra="forbid")
@@ -280,7 +281,8 @@ class TrackingSettings(BaseModel):
     model_config = _CONFIG
 
     uri: NonEmptyStr | None = Field(
-        default=None, description="MLflow tracking URI; default: sqlite file in the workdir."
+        default=None, description="MLflow tracking URI; default: `<workdir>/mlflow.db`, "
+        "shared by the studies of the workdir."
     )
     experiment: NonEmptyStr = Field(
         default=DEFAULT_EXPERIMENT, description="MLflow experiment (one per study family)."
@@ -310,8 +312,8 @@ class StudyConfig(BaseModel):
     tracking: TrackingSettings = Field(default_factory=TrackingSettings)
     workdir: Path = Field(
         default=Path("runs"),
-        description="Folder of the study's files; `<workdir>/<name>/` holds trials and the "
-        "default MLflow store.",
+        description="Folder of the study's files; `<workdir>/<name>/` holds its trials and "
+        "artifacts, `<workdir>/mlflow.db` the MLflow store of the workdir's studies.",
     )
 
     @property
@@ -328,9 +330,11 @@ class StudyConfig(BaseModel):
 
     @property
     def tracking_uri(self) -> str:
+        """``tracking.uri``, else the workdir's shared sqlite store (a study that has its own
+        store from an earlier version keeps it: `studies.store_location`)."""
         if self.tracking.uri is not None:
             return self.tracking.uri
-        return f"sqlite:///{(self.study_dir / 'mlflow.db').absolute()}"
+        return default_tracking_uri(self.workdir, self.name)
 
     @property
     def objectives(self) -> tuple[Objective, ...]:

@@ -17,10 +17,11 @@ from mixopt.errors import MixoptError
 from studies.analysis import StudyView
 from studies.config import DEFAULT_EXPERIMENT, StudyConfig, load_study_config
 from studies.launchers import make_launcher
-from studies.ledger import Ledger, sqlite_path
+from studies.ledger import ARTIFACTS_DIR, Ledger, sqlite_path
 from studies.lock import StudyLock
 from studies.orchestrator import Orchestrator, StudyOutcome, StudyProgress, view_of
 from studies.resume_check import DIRECTION_TAG, OBJECTIVE_TAG, check_resume
+from studies.stop_signals import sigterm_as_interrupt
 from studies.trial_files import prepare_trial
 from studies.trials import TrialRecord, completed
 
@@ -37,8 +38,10 @@ class StudyStoreMismatchError(MixoptError):
 
 
 def ledger_of(config: StudyConfig) -> Ledger:
+    """The study's ledger; its runs keep their artifacts in ``<study dir>/artifacts``."""
     config.study_dir.mkdir(parents=True, exist_ok=True)
-    return Ledger(config.tracking_uri, config.tracking.experiment, config.name)
+    return Ledger(config.tracking_uri, config.tracking.experiment, config.name,
+                  artifact_root=config.study_dir / ARTIFACTS_DIR)
 
 
 def study_files_on_disk(config: StudyConfig) -> list[str]:
@@ -125,7 +128,7 @@ def run_study(
     if max_trials is not None and max_trials < 1:
         raise MixoptError(f"max_trials must be >= 1, got {max_trials}")
     # The lock first: a second driver must never touch the store, not even to create it.
-    with StudyLock(config.study_dir / LOCK_FILE) as lock:
+    with sigterm_as_interrupt(), StudyLock(config.study_dir / LOCK_FILE) as lock:
         ledger = ledger_of(config)
         check_store_knows_study(config, ledger)
         parent = ledger.find_study_run()

@@ -7,23 +7,32 @@ and its trials (``mlflow.parentRunId``, ``mixopt.trial_index``, ``mixopt.attempt
 params ``w.<domain>``, ``budget``, ``seed``; metrics from the evaluation and ``objective``).
 All calls go through one `MlflowClient` with explicit run ids.
 
+Made for the MLflow UI: the experiment is marked as one of classic model training (not GenAI
+traces), trials are named ``<study>/trial-003``, weights are logged rounded to 6 decimals (the
+exact ones are in the ``mixopt.weights`` tag and the trial's ``weights.json`` artifact), and the
+parent run ends FINISHED, FAILED or KILLED with the driver (RUNNING again on resume).
+
 A sqlite store is created whole or not at all: MLflow's schema migration runs on a temporary
 file beside it, which is then linked into place (`create_sqlite_store`), so a ``kill -9`` in
 the first seconds of a study never leaves a half-migrated store. The experiment's artifacts of
 a sqlite store go to ``artifacts/`` beside the database, not to ``./mlruns`` of whatever folder
-the driver was started from.
+the driver was started from. Studies of one workdir share one store
+(`studies.store_location`); each keeps its runs' artifacts in its own folder (`artifact_root`).
+Creating or rebuilding a store holds a lock on that store, so drivers of two studies starting
+together never race on it.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import math
 import os
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterable, Mapping
-from contextlib import closing
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +42,7 @@ from mlflow.tracking import MlflowClient
 from sqlalchemy.exc import SQLAlchemyError
 
 from mixopt.errors import MixoptError
+from studies.store_location import sqlite_path
 from studies.trials import TrialRecord, TrialStatus
 
 ROLE = "mixopt.role"
@@ -52,6 +62,11 @@ OBJECTIVE_METRIC = "objective"
 PARENT = "mlflow.parentRunId"
 _PAGE = 1000
 ARTIFACTS_DIR = "artifacts"
+EXACT_WEIGHTS = "weights.json"
+# MLflow 3's UI opens experiments of this kind on the runs table, others on GenAI traces.
+EXPERIMENT_KIND = "mlflow.experimentKind"
+CLASSIC_TRAINING = "custom_model_development"
+STUDY_STATUSES = ("FINISHED", "FAILED", "KILLED")
 _CREATING = ".creating-"
 _MLFLOW_STATUS = {
     TrialStatus.COMPLETED: "FINISHED",
@@ -73,6 +88,9 @@ class Ledger:
         study: the study's name.
         artifact_location: where a newly created experiment keeps its artifacts; default:
             ``artifacts/`` beside a sqlite store's file, the server's choice otherwise.
+        artifact_root: the study's own artifact folder (``<study dir>/artifacts``): runs
+            created here keep their artifacts in ``<artifact_root>/<run id>/artifacts``
+            (sqlite stores; a server keeps them where it chooses).
 
     Raises:
         LedgerError: a store that cannot be opened (corrupt, not an MLflow store, a server
@@ -80,9 +98,10 @@ class Ledger:
     """
 
     def __init__(self, tracking_uri: str, experiment: str, study: str,
-                 artifact_location: str | None = None) -> None:
+                 artifact_location: str | None = None, artifact_root: Path | None = None) -> None:
         self.tracking_uri, self.study = tracking_uri, study
         db = sqlite_path(tracking_uri)
+        self._db, self._artifact_root = db, artifact_root
         if db is not None:
             open_sqlite_store(tracking_uri, db)
             if artifact_location is None:
@@ -95,6 +114,9 @@ class Ledger:
                 else self.client.create_experiment(experiment,
                                                    artifact_location=artifact_location)
             )
+            if found is None or EXPERIMENT_KIND not in found.tags:
+                self.client.set_experiment_tag(self.experiment_id, EXPERIMENT_KIND,
+                                               CLASSIC_TRAINING)
         except MlflowException as err:
             raise LedgerError(f"MLflow store {tracking_uri}: {err.message}") from None
         except SQLAlchemyError as err:
@@ -119,9 +141,28 @@ class Ledger:
             self.experiment_id, run_name=self.study,
             tags={ROLE: "study", STUDY: self.study},
         )
+        self._place_artifacts(run.info.run_id)
         for key, value in (params or {}).items():
             self.client.log_param(run.info.run_id, key, str(value)[:6000])
         return run.info.run_id
+
+    def mark_study_running(self, parent: str) -> None:
+        """The study's driver (re)starts: its parent run shows RUNNING (MLflow keeps the end
+        time of an earlier end; it is replaced when this driver ends the run)."""
+        if self.client.get_run(parent).info.status != "RUNNING":
+            self.client.update_run(parent, status="RUNNING")
+
+    def end_study(self, parent: str, status: str) -> None:
+        """End the parent run: ``FINISHED``, ``FAILED`` (the driver stopped on an error) or
+        ``KILLED`` (by a signal or Ctrl-C)."""
+        if status not in STUDY_STATUSES:
+            raise ValueError(f"status {status!r}: one of {', '.join(STUDY_STATUSES)}")
+        try:
+            self.client.set_terminated(parent, status=status)
+        except MlflowException as err:
+            raise LedgerError(f"MLflow store {self.tracking_uri}: {err.message}") from None
+        except SQLAlchemyError as err:
+            raise LedgerError(f"MLflow store {self.tracking_uri}: {_first_line(err)}") from None
 
     def set_study_tags(self, parent: str, tags: Mapping[str, Any]) -> None:
         for key, value in tags.items():
@@ -143,7 +184,7 @@ class Ledger:
         seed: int, source: str, params: Mapping[str, Any] | None = None,
     ) -> TrialRecord:
         """Record a new attempt (status queued) as a child run of `parent`."""
-        name = f"trial-{index:03d}" + (f"-retry{attempt}" if attempt else "")
+        name = f"{self.study}/trial-{index:03d}" + (f"-retry{attempt}" if attempt else "")
         tags = {
             PARENT: parent, ROLE: "trial", STUDY: self.study, INDEX: str(index),
             ATTEMPT: str(attempt), STATUS: TrialStatus.QUEUED.value,
@@ -151,10 +192,12 @@ class Ledger:
         }
         run = self.client.create_run(self.experiment_id, run_name=name, tags=tags)
         run_id = run.info.run_id
-        logged = {f"w.{d}": str(float(w)) for d, w in weights.items()}
+        self._place_artifacts(run_id)
+        logged = {f"w.{d}": rounded_weight(w) for d, w in weights.items()}
         logged.update({k: str(v) for k, v in (params or {}).items()})
         for key, value in logged.items():
             self.client.log_param(run_id, key, value)
+        self.client.log_dict(run_id, {d: float(w) for d, w in weights.items()}, EXACT_WEIGHTS)
         return TrialRecord(index=index, attempt=attempt, weights=dict(weights),
                            status=TrialStatus.QUEUED, run_id=run_id, seed=seed, source=source)
 
@@ -188,6 +231,18 @@ class Ledger:
         except MlflowException:
             pass  # a trainer may have ended the run itself; the tag above is what counts
 
+    def _place_artifacts(self, run_id: str) -> None:
+        """Point a new run's artifacts into this study's folder (sqlite stores).
+
+        MLflow derives a run's artifact URI from its experiment's, which the studies of a
+        shared store have in common; its API cannot set one per run, so the row of the run,
+        which has no artifacts yet, is updated in the database itself."""
+        if self._db is None or self._artifact_root is None:
+            return
+        uri = (self._artifact_root / run_id / "artifacts").absolute().as_uri()
+        with closing(sqlite3.connect(self._db, timeout=60)) as conn, conn:
+            conn.execute("UPDATE runs SET artifact_uri = ? WHERE run_uuid = ?", (uri, run_id))
+
     def log_artifacts(self, run_id: str, paths: Iterable[str]) -> None:
         for path in paths:
             self.client.log_artifact(run_id, path)
@@ -207,6 +262,14 @@ class Ledger:
             if not token:
                 break
         return sorted(records, key=lambda r: (r.index, r.attempt))
+
+
+def rounded_weight(weight: float) -> str:
+    """A weight as logged in the ``w.<domain>`` params: 6 decimals, trailing zeros dropped,
+    below 1e-6 as ``0`` (an optimizer's 1.3e-13 is a zero weight)."""
+    if abs(weight) < 1e-6:
+        return "0"
+    return f"{float(weight):.6f}".rstrip("0").rstrip(".")
 
 
 def _record(run: Any) -> TrialRecord:
@@ -236,14 +299,6 @@ def _record(run: Any) -> TrialRecord:
 # -- sqlite stores ---------------------------------------------------------------------------
 
 
-def sqlite_path(tracking_uri: str) -> Path | None:
-    """The database file of a ``sqlite:///`` URI, or None (a server, an in-memory store)."""
-    if not tracking_uri.startswith("sqlite:///"):
-        return None
-    path = tracking_uri.removeprefix("sqlite:///").split("?", 1)[0]
-    return None if path in ("", ":memory:") else Path(path)
-
-
 def open_sqlite_store(tracking_uri: str, db: Path) -> None:
     """Make sure `db` is a complete MLflow store: create it if missing (`create_sqlite_store`),
     rebuild it if an interrupted creation of an earlier version left it half-made and empty.
@@ -251,6 +306,25 @@ def open_sqlite_store(tracking_uri: str, db: Path) -> None:
     Raises:
         LedgerError: a file that is not a usable MLflow store and holds (or may hold) runs.
     """
+    with store_lock(db):
+        _open_sqlite_store(tracking_uri, db)
+
+
+@contextmanager
+def store_lock(db: Path) -> Iterator[None]:
+    """Hold the creation lock of the store `db` (a ``flock`` on ``.<name>.lock`` beside it,
+    freed by the kernel when its holder dies): drivers of the studies sharing the store
+    create, check or rebuild it one at a time."""
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with open(db.with_name(f".{db.name}.lock"), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _open_sqlite_store(tracking_uri: str, db: Path) -> None:
     if not db.exists():
         create_sqlite_store(db)
         return

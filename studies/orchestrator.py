@@ -28,7 +28,7 @@ from mixopt.policy import History, Observation, PolicySettings, SearchPolicy
 from studies.analysis import FittedStudy, Predicted, StudyView, fit_study
 from studies.config import StudyConfig
 from studies.launchers.base import Launcher, Poll, TrialSpec
-from studies.ledger import Ledger
+from studies.ledger import Ledger, LedgerError
 from studies.lock import StudyLock
 from studies.trials import TrialRecord, TrialStatus, completed, latest_attempts
 
@@ -109,9 +109,11 @@ class Orchestrator:
         ended or the stopping rule fires; then recommend (and confirm, if configured)."""
         limit = max_trials if max_trials is not None else self.config.search.max_trials
         self.parent = self.ledger.study_run(params=self._study_params())
-        self._log_config_once()
-        self._reattach()
+        self.ledger.mark_study_running(self.parent)
+        ended = "FAILED"  # the parent run's end unless the loop finishes or is interrupted
         try:
+            self._log_config_once()
+            self._reattach()
             while True:
                 changed = self._collect()
                 changed |= self._fill(limit)
@@ -123,9 +125,24 @@ class Orchestrator:
                 if not changed:
                     time.sleep(self.poll_interval_s)
             outcome = self._finish()
+            ended = "FINISHED"
+        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (`studies.stop_signals`)
+            ended = "KILLED"
+            raise
         finally:
             self.launcher.close()
+            self._end_parent(ended)
         return outcome
+
+    def _end_parent(self, status: str) -> None:
+        """End the parent run; a store that fails now must not hide why the driver stopped."""
+        if status == "FINISHED":
+            self.ledger.end_study(self.parent, status)
+            return
+        try:
+            self.ledger.end_study(self.parent, status)
+        except LedgerError:
+            pass  # the store fails too: the error already on its way says why; RUNNING stays
 
     def _study_params(self) -> dict[str, Any]:
         c = self.config

@@ -11,7 +11,7 @@ import sys
 import typer
 
 from mixopt.errors import MixoptError
-from studies.cli import bench, domains, study, surrogate, train
+from studies.cli import bench, domains, study, surrogate, train, ui
 from studies.cli import eval as eval_cli
 from studies.numerical_warnings import log_numerical_warnings
 
@@ -28,7 +28,7 @@ app.command("train")(train.train)
 app.command("eval")(eval_cli.eval_checkpoint)
 app.add_typer(domains.app, name="domains")
 app.add_typer(study.app, name="study")
-app.command("ui")(study.ui)
+app.command("ui")(ui.ui)
 app.command("demo")(study.demo)
 
 

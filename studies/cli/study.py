@@ -66,20 +66,27 @@ def run(
     warm_start_from: Annotated[list[str] | None, typer.Option(
         help="An earlier study (config or name in this store) over the same domains and "
         "objective whose completed trials the surrogate also fits; repeatable.")] = None,
+    tracking_uri: TrackingOpt = None,
 ) -> None:
     """Run STUDY to its end, or continue it where it stopped (completed trials never re-run)."""
     run_with_progress(config, workdir=workdir, max_trials=max_trials,
-                      poll_interval=poll_interval, warm_start_from=warm_start_from)
+                      poll_interval=poll_interval, warm_start_from=warm_start_from,
+                      tracking_uri=tracking_uri)
 
 
 def run_with_progress(
     config: Path, *, workdir: Path | None = None, max_trials: int | None = None,
     poll_interval: float | None = None, warm_start_from: list[str] | None = None,
+    tracking_uri: str | None = None,
 ) -> StudyOutcome:
-    """Run a study with a progress bar and the summary at the end; returns its outcome."""
+    """Run a study with a progress bar and the summary at the end; returns its outcome.
+    `tracking_uri` replaces the config's store (``tracking.uri``)."""
     from studies.config import load_study_config
 
     study = load_study_config(config, workdir=workdir)
+    if tracking_uri:
+        study = study.model_copy(update={"tracking": study.tracking.model_copy(
+            update={"uri": tracking_uri})})
     from studies.driver import run_study  # after the config: its errors come at once
     console = Console(stderr=True)
     console.print(f"study [bold]{study.name}[/]: {len(study.domain_names)} domains "
@@ -309,34 +316,6 @@ def _trial_checkpoint(opened: OpenedStudy, index: int) -> Path:
     if not final:
         raise MixoptError(f"trial {index}: no final checkpoint in {result}; give --checkpoint")
     return Path(final)
-
-
-def ui(study: Annotated[str | None, typer.Argument(
-           help="Study config whose store to open (default: --tracking-uri).")] = None,
-       tracking_uri: TrackingOpt = None,
-       host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
-       port: Annotated[int, typer.Option(help="Port.")] = 5000,
-       dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the command only.")] =
-       False) -> None:
-    """Start the MLflow UI for a study's store (studies are parent runs with nested trials)."""
-    import subprocess
-    import sys
-
-    from studies.config import load_study_config
-
-    uri = tracking_uri
-    if uri is None and study is not None:
-        uri = load_study_config(Path(study)).tracking_uri
-    if uri is None:
-        raise MixoptError("give a study config or --tracking-uri")
-    cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri,
-           "--host", host, "--port", str(port)]
-    typer.echo(" ".join(cmd))
-    if host not in ("127.0.0.1", "localhost"):
-        typer.secho(f"warning: binding {host} exposes the UI beyond this machine", err=True,
-                    fg=typer.colors.YELLOW)
-    if not dry_run:
-        subprocess.run(cmd, check=False)
 
 
 def demo(

@@ -77,8 +77,8 @@ def test_compare_markdown(ran_study):
 def test_ui_binds_localhost_by_default(ran_study):
     path, _ = ran_study
     result = CliRunner().invoke(app, ["ui", str(path), "--dry-run"])
-    assert "mlflow ui --backend-store-uri sqlite:///" in result.output
-    assert "--host 127.0.0.1" in result.output
+    assert "mlflow server --backend-store-uri sqlite:///" in result.output
+    assert "--host 127.0.0.1" in result.output and "--workers 1" in result.output
 
 
 def test_errors_are_one_red_line(tmp_path, capsys):
@@ -132,4 +132,4 @@ def test_max_trials_0_is_refused_before_any_store(tmp_path):
     path = function_study(tmp_path)
     result = CliRunner().invoke(app, ["study", "run", str(path), "--max-trials", "0"])
     assert result.exit_code == 2 and "--max-trials" in result.output
-    assert not (load_study_config(path).study_dir / "mlflow.db").exists()
+    assert not (tmp_path / "runs" / "mlflow.db").exists()

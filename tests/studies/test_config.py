@@ -29,7 +29,7 @@ def test_shipped_examples_are_valid(name):
 def test_defaults_and_paths(tmp_path):
     config = load_study_config(local_study(tmp_path))
     assert config.study_dir == tmp_path / "runs" / "local-unit"
-    assert config.tracking_uri == f"sqlite:///{tmp_path / 'runs' / 'local-unit' / 'mlflow.db'}"
+    assert config.tracking_uri == f"sqlite:///{tmp_path / 'runs' / 'mlflow.db'}"  # shared
     job = config.train_job({"lisa": 0.5, "sat": 0.5, "scienceqa": 0.0},
                            output_dir=tmp_path / "o", run_id="abc")
     assert job.tracking.run_id == "abc" and job.budget == 12

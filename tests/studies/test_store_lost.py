@@ -6,7 +6,7 @@ import pytest
 
 from studies.config import load_study_config
 from studies.driver import StudyStoreMismatchError, open_study, run_study
-from studies.ledger import LedgerError
+from studies.ledger import LedgerError, sqlite_path
 from tests.studies.study_files import function_study
 
 
@@ -20,7 +20,7 @@ def finished(tmp_path, monkeypatch):
 
 
 def test_deleted_or_truncated_store_is_refused_not_rerun(finished):
-    db = finished.study_dir / "mlflow.db"
+    db = sqlite_path(finished.tracking_uri)  # the workdir's shared store
     db.unlink()
     with pytest.raises(StudyStoreMismatchError, match=r"knows no such study.*study recover"):
         open_study(str(finished.study_dir.parent.parent / "study.yaml"))
@@ -33,7 +33,7 @@ def test_deleted_or_truncated_store_is_refused_not_rerun(finished):
 
 
 def test_corrupt_store_gives_one_line(finished):
-    db = finished.study_dir / "mlflow.db"
+    db = sqlite_path(finished.tracking_uri)  # the workdir's shared store
     db.write_bytes(b"this is not a database" * 100)
     with pytest.raises(LedgerError) as info:
         run_study(finished)

@@ -87,7 +87,7 @@ def test_a_second_study_in_the_same_folder_records_its_own_values(tmp_path, monk
     old_runs = {json.loads((d / "trial.json").read_text())["run_id"] for d in trials.iterdir()}
     assert len(old_runs) == 3
     if change == "store deleted":
-        (load_study_config(path).study_dir / "mlflow.db").unlink()
+        (load_study_config(path).workdir / "mlflow.db").unlink()
     else:
         data = yaml.safe_load(path.read_text())
         data["tracking"] = {"experiment": "another"}
