@@ -20,6 +20,7 @@ from studies.launchers import make_launcher
 from studies.ledger import ARTIFACTS_DIR, Ledger, sqlite_path
 from studies.lock import StudyLock
 from studies.orchestrator import Orchestrator, StudyOutcome, StudyProgress, view_of
+from studies.recover import recording_attempts, unrecorded_attempts
 from studies.resume_check import DIRECTION_TAG, OBJECTIVE_TAG, check_resume
 from studies.stop_signals import sigterm_as_interrupt
 from studies.trial_files import prepare_trial
@@ -63,10 +64,18 @@ def check_store_knows_study(config: StudyConfig, ledger: Ledger) -> None:
 
     Raises:
         StudyStoreMismatchError: the folder holds trials or study.json, the store no such
-            study (a deleted, truncated or replaced store, another tracking URI or experiment).
+            study (a deleted, truncated or replaced store, another tracking URI or experiment),
+            or attempt folders the store has no run of (an older store, a recovery cut short).
     """
     if ledger.find_study_run() is None:
         refuse_lost_store(config, ledger.tracking_uri)
+    unknown = unrecorded_attempts(config, ledger.trials())
+    if unknown:
+        raise StudyStoreMismatchError(
+            f"study {config.name!r}: the MLflow store {ledger.tracking_uri} has no run of "
+            f"{len(unknown)} trial folder(s) in {config.study_dir / 'trials'} "
+            f"({', '.join(unknown[:3])}{', ...' if len(unknown) > 3 else ''}); add them with "
+            "`mixopt study recover CONFIG`")
 
 
 def refuse_lost_store(config: StudyConfig, uri: str) -> None:
@@ -146,6 +155,7 @@ def run_study(
             prepare = partial(prepare_trial, mixopt=list(command) if command else None)
         if poll_interval_s is None:
             poll_interval_s = 0.02 if config.launcher.kind == "function" else 2.0
+        prepare = recording_attempts(ledger, prepare)  # each folder says what its attempt is
         orchestrator = Orchestrator(config, launcher, ledger, prepare_trial=prepare,
                                     on_progress=on_progress, poll_interval_s=poll_interval_s,
                                     warm_start=warm)

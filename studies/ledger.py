@@ -44,6 +44,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from mixopt.errors import MixoptError
 from studies.store_location import sqlite_path
 from studies.trials import TrialRecord, TrialStatus
+from studies.ui_view import VIEW_TAG, merged_view
 
 ROLE = "mixopt.role"
 STUDY = "mixopt.study"
@@ -144,7 +145,15 @@ class Ledger:
         self._place_artifacts(run.info.run_id)
         for key, value in (params or {}).items():
             self.client.log_param(run.info.run_id, key, str(value)[:6000])
+        domains = str((params or {}).get("domains", "")).split(",")
+        self._share_view(run.info.run_id, [d for d in domains if d])
         return run.info.run_id
+
+    def _share_view(self, parent: str, domains: list[str]) -> None:
+        """Add the study to the experiment's opening view in the UI (`studies.ui_view`)."""
+        tags = self.client.get_experiment(self.experiment_id).tags
+        view = merged_view(tags.get(VIEW_TAG), parent, domains, OBJECTIVE_METRIC)
+        self.client.set_experiment_tag(self.experiment_id, VIEW_TAG, json.dumps(view))
 
     def mark_study_running(self, parent: str) -> None:
         """The study's driver (re)starts: its parent run shows RUNNING (MLflow keeps the end

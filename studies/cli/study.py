@@ -207,6 +207,18 @@ def status(study: StudyArg, as_json: Annotated[bool, typer.Option("--json")] = F
     Console().print(table)
 
 
+@app.command("recover")
+def recover(config: Annotated[Path, typer.Argument(help="Study config (YAML).")],
+            workdir: WorkdirOpt = None) -> None:
+    """Rebuild a study's trials in its tracking store from its folder (study.json and the
+    trial folders), after the store lost them; completed trials are then never re-run."""
+    from studies.config import load_study_config
+    from studies.recover import recover_study
+
+    _, summary = recover_study(load_study_config(config, workdir=workdir))
+    typer.echo(summary)
+
+
 @app.command("predict")
 def predict(study: StudyArg, top: Annotated[int, typer.Option(help="Mixtures to list.")] = 5,
             as_json: Annotated[bool, typer.Option("--json")] = False,

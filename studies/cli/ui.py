@@ -27,8 +27,10 @@ DEFAULT_EXPERIMENT = "mixopt-studies"  # studies.config.DEFAULT_EXPERIMENT (not 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 READY_TIMEOUT_S = 180.0
 STOP_GRACE_S = 10.0
-# MLflow 3's UI opens on GenAI traces unless told that the experiment holds training runs.
+# MLflow 3's UI opens on GenAI traces unless told that the experiment holds training runs;
+# the shared view (studies.ui_view) opens the trials with objective and weights first.
 VIEW = "#/experiments/{id}/runs?workflowType=machine_learning"
+SHARED_VIEW = "&viewStateShareKey={key}"
 
 
 class _Stop(Exception):
@@ -147,7 +149,7 @@ def serve(cmd: list[str], url: str, uri: str, experiment: str) -> None:
     typer.echo(f"MLflow server pid {server.pid} (process group {server.pid}); stop with Ctrl-C")
     try:
         if _wait_ready(server, url):
-            typer.echo(f"ready: {url}/{VIEW.format(id=_experiment_id(uri, experiment))}")
+            typer.echo(f"ready: {url}/{opening_view(uri, experiment)}")
         server.wait()
     except _Stop as why:
         typer.echo(f"stopping the MLflow server ({why})", err=True)
@@ -171,24 +173,31 @@ def _wait_ready(server: subprocess.Popen, url: str) -> bool:
     return False
 
 
-def _experiment_id(uri: str, experiment: str) -> str:
-    """The id of `experiment` in a sqlite store (read directly: no MLflow import); ``0``
-    (MLflow's default experiment) when it is not there or the store is a server."""
+def opening_view(uri: str, experiment: str) -> str:
+    """The UI address (after the host) of `experiment` in a sqlite store, with the studies'
+    shared view where the store has one (read directly: no MLflow import); the experiment
+    ``0`` (MLflow's default) when it is not there or the store is a server."""
     import sqlite3
     from contextlib import closing
 
     from studies.store_location import sqlite_path
+    from studies.ui_view import VIEW_KEY, VIEW_TAG
 
     db = sqlite_path(uri)
-    if db is None:
-        return "0"
-    try:
-        with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
-            row = conn.execute("SELECT experiment_id FROM experiments WHERE name = ?",
-                               (experiment,)).fetchone()
-    except sqlite3.Error:
-        return "0"
-    return "0" if row is None else str(row[0])
+    row, shared = None, None
+    if db is not None:
+        try:
+            with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+                row = conn.execute("SELECT experiment_id FROM experiments WHERE name = ?",
+                                   (experiment,)).fetchone()
+                if row is not None:
+                    shared = conn.execute(
+                        "SELECT 1 FROM experiment_tags WHERE experiment_id = ? AND key = ?",
+                        (row[0], VIEW_TAG)).fetchone()
+        except sqlite3.Error:
+            row = None
+    view = VIEW.format(id="0" if row is None else row[0])
+    return view + (SHARED_VIEW.format(key=VIEW_KEY) if shared else "")
 
 
 def _stop_group(server: subprocess.Popen) -> None:

@@ -5,7 +5,8 @@ The function takes ``{domain: weight}`` and the keyword ``seed`` and returns a m
 parallelism bounds how many at once); for tests, benchmarks on known surfaces, and users who
 score a mixture some other way. A call that raises fails its trial with the exception as the
 reason; one that outlives its time limit is given up (a thread cannot be killed: it runs on,
-its result is ignored).
+its result is ignored). Each call's end is also written to its attempt folder as
+``outcome.json`` (with the attempt's run id), as the trial process of the other launchers does.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import threading
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
+from pathlib import Path
 from typing import Any
 
 from mixopt.errors import MixoptError
@@ -85,9 +87,13 @@ class FunctionLauncher:
 
         def call() -> None:
             try:
-                future.set_result(self.fn(weights, seed=seed))
+                result = self.fn(weights, seed=seed)
             except BaseException as err:  # handed to the driver as the trial's failure
+                _write_outcome(spec, _poll_of(None, err))
                 future.set_exception(err)
+            else:
+                _write_outcome(spec, _poll_of(result, None))
+                future.set_result(result)
 
         self._futures[key] = future
         threading.Thread(target=call, name=f"trial-{spec.index}", daemon=True).start()
@@ -101,15 +107,34 @@ class FunctionLauncher:
             return Poll("running")
         del self._futures[str(handle["key"])]
         error = future.exception()
-        if error is not None:
-            return Poll("failed", reason=f"the function raised {type(error).__name__}: {error}")
-        try:
-            return Poll("completed", metrics=metrics_of(future.result()))
-        except ValueError as err:
-            return Poll("failed", reason=str(err))
+        return _poll_of(None if error is not None else future.result(), error)
 
     def cancel(self, handle: Mapping[str, Any]) -> None:
         self._futures.pop(str(handle.get("key")), None)  # a running thread cannot be stopped
 
     def close(self) -> None:
         self._futures.clear()
+
+
+def _poll_of(result: object, error: BaseException | None) -> Poll:
+    """The trial's end: the function's metrics, or why it failed."""
+    if error is not None:
+        return Poll("failed", reason=f"the function raised {type(error).__name__}: {error}")
+    try:
+        return Poll("completed", metrics=metrics_of(result))
+    except ValueError as err:
+        return Poll("failed", reason=str(err))
+
+
+def _write_outcome(spec: TrialSpec, poll: Poll) -> None:
+    """The attempt's ``outcome.json`` (as a trial process writes it), so its folder keeps the
+    result if the tracking store is lost (`studies.recover`)."""
+    from studies.trial_process import write_outcome
+
+    if not spec.trial_dir or not Path(spec.trial_dir).is_dir():
+        return  # no folder of its own (a launcher used outside a study)
+    try:
+        write_outcome(Path(spec.trial_dir), poll.state, poll.metrics, poll.reason,
+                      run_id=spec.run_id)
+    except OSError:
+        pass  # the folder went away: the driver still gets the result from the poll

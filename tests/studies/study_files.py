@@ -26,6 +26,17 @@ def function_study(tmp_path: Path, target: str = "tests.studies.targets:slow_sur
     return path
 
 
+def two_function_studies(tmp_path: Path, **search: Any) -> tuple[Path, Path]:
+    """Configs of function studies ``unit`` (study.yaml) and ``other`` (other.yaml) in one
+    workdir (``tmp_path/runs``)."""
+    first = function_study(tmp_path, **search)
+    data = yaml.safe_load(first.read_text())
+    data["name"] = "other"
+    second = tmp_path / "other.yaml"
+    second.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return first, second
+
+
 FAKE_MIXOPT = Path(__file__).parent / "assets" / "fake_mixopt.py"
 
 

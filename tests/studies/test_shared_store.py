@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 from mlflow.tracking import MlflowClient
 
 from studies.config import load_study_config
@@ -31,19 +30,9 @@ from studies.ledger import (
     sqlite_path,
 )
 from studies.store_location import own_store, shared_store, sqlite_uri
-from tests.studies.study_files import function_study
+from tests.studies.study_files import function_study, two_function_studies
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def two_studies(tmp_path: Path) -> tuple[Path, Path]:
-    """Configs of studies ``unit`` and ``other`` (3 trials each) in one workdir."""
-    first = function_study(tmp_path, max_trials=3, parallelism=1)
-    data = yaml.safe_load(first.read_text())
-    data["name"] = "other"
-    second = tmp_path / "other.yaml"
-    second.write_text(yaml.safe_dump(data), encoding="utf-8")
-    return first, second
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +40,8 @@ def ran_two(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("shared")
     os.environ["MIXOPT_TEST_DELAY"] = "0"
     try:
-        configs = [load_study_config(p) for p in two_studies(tmp_path)]
+        configs = [load_study_config(p) for p in
+                   two_function_studies(tmp_path, max_trials=3, parallelism=1)]
         for config in configs:
             run_study(config, poll_interval_s=0.01)
     finally:
