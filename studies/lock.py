@@ -3,17 +3,23 @@
 The driver holding the lock renews its lease while it runs. A second driver refuses to start
 while the lease is valid; a lease that has expired, or whose holder is a process of this host
 that no longer exists, is taken over, so a crashed driver never blocks a study for long.
-Creation is atomic (``O_EXCL``); a takeover writes a new file and replaces the old one, then
-reads it back to make sure it won a race with another taker.
+Every look at the lock file that may change it (take, take over, renew, release) happens
+under an exclusive ``fcntl.flock`` of a guard file beside it (``.driver.lock.guard``, never
+deleted): two drivers that find the same stale lock cannot both take it over, and a renewal
+cannot overwrite a takeover. The kernel drops a dead process's flock, so the guard itself is
+never stale. (On NFS, flock is only as good as the server's locking.)
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import socket
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
@@ -53,41 +59,47 @@ class StudyLock:
                 when).
         """
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            holder = self._read()
+        with self._guard():
+            holder = self._read() if self.path.exists() else None
             if holder is not None and _alive(holder):
                 left = float(holder.get("expires_at", 0)) - time.time()
                 raise StudyLockedError(
                     f"study is being run by another driver (pid {holder.get('pid')} on "
                     f"{holder.get('host')}, lease valid {left:.0f} s more; lock file "
                     f"{self.path}); stop it, or wait for its lease to expire"
-                ) from None
-            self._write()
-            if (self._read() or {}).get("owner") != self.owner:
-                raise StudyLockedError(
-                    f"another driver took the study's lock at the same moment ({self.path})"
-                ) from None
-        else:
-            with os.fdopen(fd, "w") as f:
-                json.dump(self._content(), f)
+                )
+            self._write()  # free, half-written, expired or of a dead process: ours now
         self._held = True
 
     def renew(self) -> None:
         """Extend the lease. Raises StudyLockedError if another driver has taken the lock."""
-        holder = self._read()
-        if holder is None or holder.get("owner") != self.owner:
-            self._held = False
-            raise StudyLockedError(
-                f"this driver lost the study's lock ({self.path}) to another driver"
-            )
-        self._write()
+        with self._guard():
+            holder = self._read()
+            if holder is None or holder.get("owner") != self.owner:
+                self._held = False
+                raise StudyLockedError(
+                    f"this driver lost the study's lock ({self.path}) to another driver"
+                )
+            self._write()
 
     def release(self) -> None:
-        if self._held and (self._read() or {}).get("owner") == self.owner:
-            self.path.unlink(missing_ok=True)
+        if self._held:
+            with self._guard():
+                if (self._read() or {}).get("owner") == self.owner:
+                    self.path.unlink(missing_ok=True)
         self._held = False
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        """Hold the exclusive flock of the guard file beside the lock (waits for another
+        driver's look at the lock: milliseconds)."""
+        guard = self.path.with_name(f".{self.path.name}.guard")
+        fd = os.open(guard, os.O_CREAT | os.O_RDWR, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing drops the flock
 
     def _write(self) -> None:
         tmp = self.path.with_name(f".{self.path.name}.{self.owner}")
