@@ -21,7 +21,7 @@ from studies.ledger import ARTIFACTS_DIR, Ledger, sqlite_path
 from studies.lock import StudyLock
 from studies.orchestrator import Orchestrator, StudyOutcome, StudyProgress, view_of
 from studies.recover import recording_attempts, unrecorded_attempts
-from studies.resume_check import DIRECTION_TAG, OBJECTIVE_TAG, check_resume
+from studies.resume_check import DIRECTION_TAG, OBJECTIVE_TAG, as_configured, check_resume
 from studies.stop_signals import sigterm_as_interrupt
 from studies.trial_files import prepare_trial
 from studies.trials import TrialRecord, completed
@@ -198,7 +198,8 @@ def open_study(study: str, *, tracking_uri: str | None = None, experiment: str |
         parent = ledger.find_study_run()
         if parent is None:
             refuse_lost_store(config, uri)
-        return OpenedStudy(view_of(config, ledger.trials(), parent), ledger, config)
+        trials = as_configured(config, ledger.trials())  # an edited objective, not yet run
+        return OpenedStudy(view_of(config, trials, parent), ledger, config)
     uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
     if uri is None:
         raise StudyNotFoundError(

@@ -31,7 +31,7 @@ import json
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ from mixopt.errors import MixoptError
 from rlvr.atomic_write import write_text_atomic
 from studies.config import StudyConfig
 from studies.ledger import OBJECTIVE_METRIC, Ledger
-from studies.trials import TrialStatus
+from studies.trials import TrialRecord, TrialStatus
 
 STUDY_FILE = "study.json"
 OBJECTIVE_TAG = "mixopt.objective"
@@ -159,6 +159,29 @@ def check_resume(config: StudyConfig, ledger: Ledger, parent: str) -> list[str]:
     path = write_text_atomic(config.study_dir / STUDY_FILE, config.model_dump_json(indent=2))
     ledger.log_study_artifact(parent, str(path))
     return notes
+
+
+def as_configured(config: StudyConfig, trials: list[TrialRecord]) -> list[TrialRecord]:
+    """`trials` scored by `config`'s objective where it differs from the stored config's (read
+    only: what `study status` shows of an edited config before the next `run` recomputes it);
+    a completed attempt lacking its metric shows no objective. Unchanged: `trials` as given."""
+    path = config.study_dir / STUDY_FILE
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))["eval"]["objective"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return trials
+    objective = config.eval.objective
+    if old == objective.model_dump(mode="json"):
+        return trials
+    rescored = []
+    for r in trials:
+        if r.status is TrialStatus.COMPLETED:
+            try:
+                r = replace(r, objective=objective.value(dict(r.metrics)))
+            except (KeyError, ValueError):
+                r = replace(r, objective=None)
+        rescored.append(r)
+    return rescored
 
 
 def _recompute_objectives(config: StudyConfig, ledger: Ledger, parent: str,

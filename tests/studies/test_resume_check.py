@@ -126,3 +126,18 @@ def test_every_train_key_is_unsafe_and_launcher_resources_safe():
     assert classify("launcher.target") == "unsafe"
     assert classify("eval.secondary_objective.metric") == "objective"
     assert classify("some.new_setting") == "unsafe"
+
+
+def test_status_of_an_edited_objective_shows_it_before_the_next_run(finished):
+    before = completed(open_study(str(finished)).view.trials)
+    _edit(finished, lambda d: d["eval"].update(
+        objective={"metric": "in_score", "direction": "minimize"}))
+    view = open_study(str(finished)).view  # read only: nothing recomputed in the store
+    assert view.objective == "in_score" and not view.maximize
+    assert {r.index: r.objective for r in completed(view.trials)} == \
+        {r.index: r.metrics["in_score"] for r in before}
+    assert view.best_observed().index == min(before, key=lambda r: r.metrics["in_score"]).index
+    config = load_study_config(finished)
+    stored = {r.run_id: r.objective for r in open_study(
+        "unit", tracking_uri=config.tracking_uri).view.trials}
+    assert stored == {r.run_id: r.objective for r in before}  # the store is untouched
