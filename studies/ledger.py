@@ -146,13 +146,14 @@ class Ledger:
         for key, value in (params or {}).items():
             self.client.log_param(run.info.run_id, key, str(value)[:6000])
         domains = str((params or {}).get("domains", "")).split(",")
-        self._share_view(run.info.run_id, [d for d in domains if d])
+        self._share_view([d for d in domains if d])
         return run.info.run_id
 
-    def _share_view(self, parent: str, domains: list[str]) -> None:
-        """Add the study to the experiment's opening view in the UI (`studies.ui_view`)."""
+    def _share_view(self, domains: list[str]) -> None:
+        """Add the study's weights to the experiment's opening view in the UI
+        (`studies.ui_view`)."""
         tags = self.client.get_experiment(self.experiment_id).tags
-        view = merged_view(tags.get(VIEW_TAG), parent, domains, OBJECTIVE_METRIC)
+        view = merged_view(tags.get(VIEW_TAG), domains, OBJECTIVE_METRIC)
         self.client.set_experiment_tag(self.experiment_id, VIEW_TAG, json.dumps(view))
 
     def mark_study_running(self, parent: str) -> None:

@@ -1,5 +1,5 @@
-"""The MLflow UI's opening view of a study experiment: every study's trials expanded, sorted
-by objective, with the objective and the weights as the first columns.
+"""The MLflow UI's opening view of a study experiment: the trials of every study, sorted by
+objective, with the objective and the weights as the first columns.
 
 MLflow 3's runs page reads a "shared view" from the experiment tag
 ``mlflow.sharedViewState.<key>`` (plain JSON accepted) when opened with
@@ -15,29 +15,24 @@ from typing import Any
 
 VIEW_KEY = "mixopt"
 VIEW_TAG = f"mlflow.sharedViewState.{VIEW_KEY}"
-MAX_EXPANDED = 100  # studies whose trials open expanded (keeps the tag under MLflow's limit)
+TRIALS_ONLY = "tags.`mixopt.role` = 'trial'"  # studies.ledger.ROLE: every study's trials, flat
 
 
-def merged_view(previous: str | None, parent: str, domains: Iterable[str],
-                objective: str) -> dict[str, Any]:
-    """The view state with study `parent` (its weights ``w.<domain>``) added to `previous`
-    (the tag's JSON, or None); a tag that is not ours is replaced."""
+def merged_view(previous: str | None, domains: Iterable[str], objective: str) -> dict[str, Any]:
+    """The view state with the weights ``w.<domain>`` of `domains` added to the columns of
+    `previous` (the tag's JSON, or None; a tag that is not ours is replaced): the trials of
+    every study in the experiment, sorted by `objective`, its column first, then the weights."""
     try:
         old = json.loads(previous) if previous else {}
     except ValueError:
         old = {}
     old = old if isinstance(old, dict) else {}
-    columns = [c for c in old.get("selectedColumns", []) if isinstance(c, str)]
-    wanted = [f"metrics.`{objective}`", *(f"params.`w.{d}`" for d in domains)]
-    columns = [c for c in wanted if c not in columns] + columns
-    if f"metrics.`{objective}`" in columns:  # the objective first, then the weights
-        columns.remove(f"metrics.`{objective}`")
-        columns.insert(0, f"metrics.`{objective}`")
-    expanded = {k: True for k in old.get("runsExpanded", {}) if isinstance(k, str)}
-    expanded[parent] = True
+    first = f"metrics.`{objective}`"
+    columns = [c for c in old.get("selectedColumns", []) if isinstance(c, str) and c != first]
+    columns += [c for c in (f"params.`w.{d}`" for d in domains) if c not in columns]
     return {
-        "selectedColumns": columns,
-        "runsExpanded": dict(list(expanded.items())[-MAX_EXPANDED:]),
-        "orderByKey": f"metrics.`{objective}`", "orderByAsc": False,
+        "selectedColumns": [first, *columns],
+        "searchFilter": TRIALS_ONLY,
+        "orderByKey": first, "orderByAsc": False,
         "runsHiddenMode": "SHOW_ALL",
     }

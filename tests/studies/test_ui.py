@@ -158,11 +158,12 @@ def test_ui_refuses_studies_of_two_stores(tmp_path):
 
 
 def test_opening_view_puts_objective_and_weights_first():
-    view = merged_view(None, "p1", ["alpha", "beta"], "objective")
+    view = merged_view(None, ["alpha", "beta"], "objective")
     assert view["selectedColumns"] == ["metrics.`objective`", "params.`w.alpha`",
                                        "params.`w.beta`"]
-    again = merged_view(json.dumps(view), "p2", ["beta", "gamma"], "objective")
-    assert again["selectedColumns"][0] == "metrics.`objective`"
-    assert "params.`w.gamma`" in again["selectedColumns"]
-    assert again["runsExpanded"] == {"p1": True, "p2": True}
-    assert merged_view("not json", "p3", ["a"], "objective")["runsExpanded"] == {"p3": True}
+    assert view["searchFilter"] == "tags.`mixopt.role` = 'trial'"
+    again = merged_view(json.dumps(view), ["beta", "gamma"], "objective")
+    assert again["selectedColumns"] == ["metrics.`objective`", "params.`w.alpha`",
+                                        "params.`w.beta`", "params.`w.gamma`"]
+    assert merged_view("not json", ["a"], "objective")["selectedColumns"] == [
+        "metrics.`objective`", "params.`w.a`"]
