@@ -16,9 +16,14 @@ from its ledger and a simulated study given the same history get the same propos
     fit(history)         the surrogate(s) fitted to the observations (`FittedPolicy`).
 
 Values are in the objectives' own units; `PolicySettings.maximize` says which way each one is
-better (the surrogates always see "higher is better"). Only full-fidelity observations
-(``fidelity == 1``) are fitted for now; the recommendation is for the target fidelity at full
-budget. Mixtures are `d`-vectors in ``space.domains`` order.
+better (the surrogates always see "higher is better"). Without `PolicySettings.multi_fidelity`
+only full-fidelity observations (``fidelity == 1``) are fitted; with it, every observation is,
+by a `MultiFidelityGP`. The recommendation is always for the target fidelity at full budget.
+Mixtures are `d`-vectors in ``space.domains`` order.
+
+Given a `CandidatePool` (``ask(..., pool=)``, ``recommend(..., pool=)``: e.g. the rows of a
+table of real runs), proposals are rows of the pool (never a row already observed, pending or
+abandoned), and the recommendation is one of its target-fidelity rows.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from mixopt import simplex
 from mixopt.designs import DEFAULT_N_INIT, INITIAL_DESIGNS, initial_design
 from mixopt.errors import FitError, MixoptError
 from mixopt.mixture import Mixture, MixtureSpace
+from mixopt.pool import TARGET, CandidatePool, pool_cost_weighted, pool_log_nei
 from mixopt.surrogates import options as surrogate_options
 from mixopt.surrogates.diagnostics import Z90, LOODiagnostics, loo
 
@@ -119,6 +125,9 @@ class PolicySettings:
         stopping: optional stopping rule.
         check_recommendation: fall back to the best observed mixture when the surrogate
             fails its checks (see `SearchPolicy.recommend`).
+        multi_fidelity: None (fit full-fidelity observations only), or the kernel of a
+            `MultiFidelityGP` fitted to every observation (``linear-truncated``,
+            ``product``); proposals then need a candidate pool with fidelities and costs.
 
     Raises:
         MixoptError: an unknown design or surrogate, a bad option, a bad size.
@@ -135,6 +144,7 @@ class PolicySettings:
     noise_sd: float | None = None
     stopping: Stopping | None = None
     check_recommendation: bool = True
+    multi_fidelity: str | None = None
 
     def __post_init__(self) -> None:
         problems = [f"surrogate {key}: {message}" for key, message in
@@ -154,17 +164,28 @@ class PolicySettings:
                             f"{', '.join(surrogate_options.BOTORCH_SURROGATES)})")
         if self.noise_sd is not None and not (math.isfinite(self.noise_sd) and self.noise_sd >= 0):
             problems.append(f"noise_sd must be a finite number >= 0, got {self.noise_sd}")
+        if self.multi_fidelity is not None:
+            from mixopt.surrogates.multi_fidelity import MF_KERNELS
+
+            if self.multi_fidelity not in MF_KERNELS:
+                problems.append(f"unknown multi-fidelity kernel {self.multi_fidelity!r}; "
+                                f"known: {', '.join(MF_KERNELS)}")
+            if len(self.maximize) != 1:
+                problems.append("multi-fidelity search takes one objective")
         if problems:
             raise MixoptError("; ".join(problems))
 
 
 @dataclass(frozen=True)
 class Proposal:
-    """A mixture to train, and why (`kind`, with a sentence in `reason`)."""
+    """A mixture to train, and why (`kind`, with a sentence in `reason`); with a pool, at
+    `fidelity`, the pool's row `row`."""
 
     x: np.ndarray
     kind: ProposalKind
     reason: str
+    fidelity: float = FULL_FIDELITY
+    row: int | None = None
 
 
 @dataclass(frozen=True)
@@ -292,6 +313,8 @@ class FittedPolicy:
         X: `n x d` observed mixtures; Y: `n x m` their values (objective units).
         noise: what was known about the noise before fitting.
         models: one fitted surrogate per objective; each sees ``sign * value`` (maximized).
+        fidelity: `n` fidelities of the rows of `X` for a multi-fidelity fit, else None (all
+            rows are full-fidelity).
     """
 
     settings: PolicySettings
@@ -299,6 +322,7 @@ class FittedPolicy:
     Y: np.ndarray
     noise: NoiseLevel
     models: tuple[Any, ...]
+    fidelity: np.ndarray | None = None
 
     @property
     def model(self) -> Any:
@@ -315,9 +339,21 @@ class FittedPolicy:
         return self.Y[:, 0]
 
     def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Primary objective: mean (objective units) and sd of a new observation at `X: m x d`."""
-        pred = self.model.predict(np.atleast_2d(X))
+        """Primary objective: mean (objective units) and sd of a new observation at `X: m x d`
+        (at the target fidelity)."""
+        pred = self._predict(np.atleast_2d(X))
         return self.signs[0] * pred.mean, pred.std
+
+    def _predict(self, X: np.ndarray) -> Any:
+        if self.fidelity is not None:
+            return self.model.predict(X, TARGET)
+        return self.model.predict(X)
+
+    def target_y(self) -> np.ndarray:
+        """Primary values (objective units) of the full-fidelity rows."""
+        if self.fidelity is None:
+            return self.y
+        return self.y[self.fidelity >= FULL_FIDELITY]
 
     def noise_sd(self) -> float | None:
         """The noise sd the fit uses (known, or inferred and floored); None if it has none."""
@@ -331,7 +367,7 @@ class FittedPolicy:
     def loo(self) -> LOODiagnostics | None:
         """Leave-one-out diagnostics of the primary objective (objective units), or None
         (fewer than 3 observations, or a refit that failed)."""
-        if len(self.y) < 3:
+        if len(self.y) < 3 or self.fidelity is not None:  # no LOO for the multi-fidelity GP yet
             return None
         sign = self.signs[0]
         try:
@@ -347,15 +383,19 @@ class FittedPolicy:
             worse_than_mean=diag.worse_than_mean,
         )
 
-    def argmax(self) -> PolicyRecommendation:
-        """The primary surrogate's mixture of best predicted mean, with the std split."""
-        rec = self.model.recommend()
-        x = rec.mixture.to_vector(self.settings.space.domains)
-        pred = self.model.predict(x[None, :])
+    def argmax(self, candidates: np.ndarray | None = None) -> PolicyRecommendation:
+        """The primary surrogate's mixture of best predicted mean (over the simplex, or over
+        the rows of `candidates: c x d`), with the std split."""
+        if candidates is None:
+            x = self.model.recommend().mixture.to_vector(self.settings.space.domains)
+        else:
+            x = candidates[int(np.argmax(self._predict(candidates).mean))]
+        pred = self._predict(x[None, :])
         std = float(pred.std[0])
         latent = None if pred.latent_std is None else float(pred.latent_std[0])
         noise = None if latent is None else math.sqrt(max(std**2 - latent**2, 0.0))
-        return PolicyRecommendation(rec.mixture, float(self.signs[0] * rec.mean), std,
+        mixture = Mixture.from_vector(x, self.settings.space.domains, normalize=True)
+        return PolicyRecommendation(mixture, float(self.signs[0] * pred.mean[0]), std,
                                     latent_std=latent, noise_std=noise)
 
 
@@ -399,8 +439,9 @@ class SearchPolicy:
 
     # -- fitting --------------------------------------------------------------------------
 
-    def _arrays(self, history: History) -> tuple[np.ndarray, np.ndarray]:
-        obs = history.full_fidelity()
+    def _arrays(self, history: History, *, all_fidelities: bool = False) \
+            -> tuple[np.ndarray, np.ndarray]:
+        obs = history.observations if all_fidelities else history.full_fidelity()
         d, m = self.settings.space.dim, len(self.settings.maximize)
         if not obs:
             return np.empty((0, d)), np.empty((0, m))
@@ -417,6 +458,8 @@ class SearchPolicy:
         Raises:
             FitError: fewer observations than the surrogate needs, or a fit that failed.
         """
+        if self.settings.multi_fidelity is not None:
+            return self._fit_multi_fidelity(history)
         X, Y = self._arrays(history)
         key = X.tobytes() + Y.tobytes()
         if self._cache is not None and self._cache[0] == key:
@@ -437,9 +480,35 @@ class SearchPolicy:
         self._cache = (key, fitted)
         return fitted
 
+    def _fit_multi_fidelity(self, history: History) -> FittedPolicy:
+        """A `MultiFidelityGP` on every observation (its fidelity an input)."""
+        from mixopt.surrogates.multi_fidelity import MultiFidelityGP
+
+        X, Y = self._arrays(history, all_fidelities=True)
+        s = np.array([o.fidelity for o in history.observations], dtype=float)
+        key = X.tobytes() + Y.tobytes() + s.tobytes()
+        if self._cache is not None and self._cache[0] == key:
+            return self._cache[1]
+        full = s >= FULL_FIDELITY
+        rep_sd, dof = replicate_noise(X[full], Y[full, 0]) if full.any() else (None, 0)
+        noise = NoiseLevel(self.settings.noise_sd, rep_sd, dof)
+        model = MultiFidelityGP(
+            self.settings.space, self.settings.seed, kernel=self.settings.multi_fidelity,
+            noise_var=None if noise.known_sd is None else noise.known_sd**2,
+            noise_floor_var=noise.floor_var)
+        if len(X) < model.min_observations:
+            raise TooFewObservations(f"{len(X)} observation(s); the multi-fidelity GP needs at "
+                                     f"least {model.min_observations}")
+        sign = 1.0 if self.settings.maximize[0] else -1.0
+        model.fit(X, s, sign * Y[:, 0])
+        fitted = FittedPolicy(self.settings, X, Y, noise, (model,), fidelity=s)
+        self._cache = (key, fitted)
+        return fitted
+
     # -- asking ---------------------------------------------------------------------------
 
-    def ask(self, history: History, n: int | None = None, *, idle_rounds: int = 0) -> Ask:
+    def ask(self, history: History, n: int | None = None, *, idle_rounds: int = 0,
+            pool: CandidatePool | None = None, max_cost: float | None = None) -> Ask:
         """The next (at most) `n` mixtures (default: the batch size), given `history`.
 
         The rest of the initial design first (skipped when earlier studies' observations
@@ -449,12 +518,20 @@ class SearchPolicy:
         repeats an observed, pending or abandoned mixture unless it is a `replicate`.
         Deterministic in `history`, `idle_rounds` and the seed.
 
+        With a `pool`, proposals are its rows (see `_ask_pool`), at most `n` of them and,
+        when `max_cost` is given, no more than that cost in all (at least one row).
+
         Raises:
-            MixoptError: `n < 1`, or observations with the wrong number of values.
+            MixoptError: `n < 1`, observations with the wrong number of values, or a
+                multi-fidelity policy asked without a pool.
         """
         n = self.settings.batch_size if n is None else n
         if n < 1:
             raise MixoptError(f"ask for n >= 1 mixtures, got {n}")
+        if pool is not None:
+            return self._ask_pool(history, n, pool, idle_rounds, max_cost)
+        if self.settings.multi_fidelity is not None:
+            raise MixoptError("multi-fidelity proposals need a candidate pool (pool=) for now")
         d = self.settings.space.dim
         X_obs = np.vstack([np.asarray(o.x, dtype=float) for o in history.observations]) \
             if history.observations else np.empty((0, d))
@@ -500,6 +577,117 @@ class SearchPolicy:
                            notes=tuple(notes), fitted=fitted, fit_failed=fit_failed)
         return Ask(tuple(out + proposals), idle_rounds=idle, expected_improvement=ei,
                    notes=tuple(notes), fitted=fitted, fit_failed=fit_failed)
+
+    # -- asking from a pool ---------------------------------------------------------------
+
+    def _ask_pool(self, history: History, n: int, pool: CandidatePool, idle_rounds: int,
+                  max_cost: float | None) -> Ask:
+        """Rows of `pool`: the initial design snapped to distinct rows first, then the
+        acquisition's rows (qLogNEI over the target rows; with `multi_fidelity`, the
+        cost-weighted target EI over every row, best first), then seeded random rows while
+        no surrogate can be fitted. A row observed at its fidelity, pending or abandoned
+        (taken as the target fidelity: `History` has no fidelity for them) is never proposed.
+        """
+        if pool.X.shape[1] != self.settings.space.dim:
+            raise MixoptError(f"candidate pool has {pool.X.shape[1]} columns for "
+                              f"{self.settings.space.dim} domains")
+        multi = self.settings.multi_fidelity is not None
+        free = self._free_rows(history, pool)
+        if not multi:  # a single-fidelity policy proposes target rows only
+            free &= pool.fidelities >= FULL_FIDELITY
+        budget = math.inf if max_cost is None else max_cost
+        out: list[Proposal] = []
+
+        def room(i: int) -> bool:
+            spent = sum(pool.costs[p.row] for p in out)
+            return len(out) < n and (not out or spent + pool.costs[i] <= budget + 1e-9)
+
+        def take(i: int, kind: ProposalKind, reason: str) -> None:
+            out.append(Proposal(pool.X[i].copy(), kind, reason, float(pool.fidelities[i]), i))
+            free[i] = False
+
+        design_rows = self._design_rows(pool, multi)
+        if sum(o.warm_start for o in history.observations) < len(design_rows):
+            for j, i in enumerate(design_rows):
+                if free[i] and room(i):
+                    take(i, "design", f"initial design {self.settings.design}, point "
+                         f"{j + 1} of {len(design_rows)} (nearest pool row)")
+        if not free.any() or not room(int(np.flatnonzero(free)[0])):
+            return Ask(tuple(out), idle_rounds=idle_rounds)
+        try:
+            fitted = self.fit(history)
+        except FitError as err:
+            pending = _rows(history.pending, self.settings.space.dim)
+            if len(pending) or out:
+                return Ask(tuple(out), idle_rounds=idle_rounds,
+                           notes=(f"waiting for results before proposing ({err})",))
+            rng = np.random.default_rng([self.settings.seed, 31, len(history.observations)])
+            for i in rng.permutation(np.flatnonzero(free)):
+                if room(int(i)):
+                    take(int(i), "explore", "random pool row while the surrogate cannot be "
+                         "fitted")
+            return Ask(tuple(out), idle_rounds=idle_rounds, fit_failed=not isinstance(
+                err, TooFewObservations), notes=(f"cannot fit the surrogate yet ({err})",))
+        seed = self.settings.seed * 1009 + len(fitted.y)
+        try:
+            order = self._pool_order(fitted, pool, free, out, n, seed)
+        except FitError as err:
+            return Ask(tuple(out), idle_rounds=idle_rounds, fitted=fitted, fit_failed=True,
+                       notes=(f"the acquisition failed ({err})",))
+        name = "cost-weighted target EI" if multi else "qLogNEI"
+        for i in order:
+            if free[i] and room(int(i)):
+                take(int(i), "acquisition", f"{name} over the pool on "
+                     f"{'mf-gp' if multi else self.settings.surrogate}")
+        acquired = [p.x for p in out if p.kind == "acquisition"]
+        ei = self._expected_improvement(fitted, np.vstack(acquired)) \
+            if acquired and not multi else None
+        return Ask(tuple(out), idle_rounds=idle_rounds, expected_improvement=ei, fitted=fitted)
+
+    def _free_rows(self, history: History, pool: CandidatePool) -> np.ndarray:
+        """`c` flags: the pool rows not observed at their fidelity, pending or abandoned."""
+        d = self.settings.space.dim
+        free = np.ones(len(pool), dtype=bool)
+        s = pool.fidelities
+        for o in history.observations:
+            near = np.linalg.norm(pool.X - np.asarray(o.x, dtype=float), axis=1) < SAME_MIXTURE
+            free &= ~(near & (np.abs(s - o.fidelity) < 1e-9))
+        for x in np.vstack([_rows(history.pending, d), _rows(history.abandoned, d)]):
+            near = np.linalg.norm(pool.X - x, axis=1) < SAME_MIXTURE
+            free &= ~(near & (s >= FULL_FIDELITY))
+        return free
+
+    def _design_rows(self, pool: CandidatePool, multi: bool) -> list[int]:
+        """Pool rows of the initial design: each design point's nearest row not yet used,
+        among the cheapest fidelity's rows when multi-fidelity, else the target rows.
+        Independent of the history (so the design is the same on every call)."""
+        s = pool.fidelities
+        level = s.min() if multi else TARGET
+        rows = np.flatnonzero(np.abs(s - level) < 1e-9)
+        used: list[int] = []
+        for x in self._design:
+            dist = np.linalg.norm(pool.X[rows] - x, axis=1)
+            dist[np.isin(rows, used)] = np.inf
+            if np.isfinite(dist).any():
+                used.append(int(rows[int(np.argmin(dist))]))
+        return used
+
+    def _pool_order(self, fitted: FittedPolicy, pool: CandidatePool, free: np.ndarray,
+                    out: list[Proposal], n: int, seed: int) -> np.ndarray:
+        """Free rows in the acquisition's order of preference (best first)."""
+        rows = np.flatnonzero(free)
+        if fitted.fidelity is not None:
+            sign = fitted.signs[0]
+            seen = fitted.X  # the incumbent: best predicted target mean where observed
+            best = float(np.max(sign * fitted.predict(seen)[0]))
+            score = pool_cost_weighted(fitted.model, pool.X[rows], pool.fidelities[rows],
+                                       pool.costs[rows], best)
+            return rows[np.argsort(-score, kind="stable")]
+        in_flight = np.vstack([p.x[None, :] for p in out]) if out else None
+        k = min(n - len(out), len(rows))
+        chosen = pool_log_nei(fitted.model.to_botorch(), fitted.X, pool.X[rows], k,
+                              X_pending=in_flight, seed=seed)
+        return rows[chosen]
 
     def _design_points(self, history: History, taken: np.ndarray, n: int) -> list[Proposal]:
         design = self._design
@@ -606,24 +794,38 @@ class SearchPolicy:
 
     # -- recommending ---------------------------------------------------------------------
 
-    def recommend(self, history: History) -> PolicyRecommendation | None:
-        """The mixture to train at full budget, or None without a full-fidelity observation.
+    def recommend(self, history: History, pool: CandidatePool | None = None) \
+            -> PolicyRecommendation | None:
+        """The mixture to train at full budget, or None without a full-fidelity observation
+        (with `multi_fidelity`: without any observation).
 
-        The surrogate's argmax, unless (with `check_recommendation`) its leave-one-out RMSE is
-        worse than predicting the mean, or its predicted mean is below the best observed value
-        by more than `BELOW_BEST_NOISE_SDS` noise sds; then, or when no surrogate can be
-        fitted, the best observed mixture (``rule="best-observed"``, the reason recorded).
+        The surrogate's argmax (over the simplex, or over the target rows of `pool`), unless
+        (with `check_recommendation`) its leave-one-out RMSE is worse than predicting the
+        mean, or its predicted mean is below the best observed value by more than
+        `BELOW_BEST_NOISE_SDS` noise sds; then, or when no surrogate can be fitted, the best
+        observed mixture (``rule="best-observed"``, the reason recorded).
+
+        Raises:
+            MixoptError: a multi-fidelity policy without a pool.
         """
+        multi = self.settings.multi_fidelity is not None
+        if multi and pool is None:
+            raise MixoptError("multi-fidelity recommendations need a candidate pool (pool=)")
         X, Y = self._arrays(history)
-        if not len(X):
+        if not len(X) and not (multi and history.observations):
             return None
+        candidates = None if pool is None else pool.X[pool.target_rows()]
         try:
             fitted = self.fit(history)
         except FitError as err:
+            failed = not isinstance(err, TooFewObservations)
+            if not len(X):
+                return self._best_proxy(history, candidates, f"no surrogate fit ({err})",
+                                        failed)
             return self._best_observed(X, Y[:, 0], None, f"no surrogate fit ({err})",
-                                       fit_failed=not isinstance(err, TooFewObservations))
-        rec = fitted.argmax()
-        if not self.settings.check_recommendation:
+                                       fit_failed=failed)
+        rec = fitted.argmax(candidates)
+        if not self.settings.check_recommendation or not len(X):
             return rec
         diag = fitted.loo()
         if diag is not None and diag.worse_than_mean:
@@ -631,7 +833,7 @@ class SearchPolicy:
                 X, Y[:, 0], fitted, f"the surrogate's leave-one-out RMSE {diag.rmse:.4g} is "
                 f"worse than predicting the mean ({diag.mean_baseline_rmse:.4g})")
         sign = fitted.signs[0]
-        best = float(np.max(sign * fitted.y))
+        best = float(np.max(sign * fitted.target_y()))
         margin = BELOW_BEST_NOISE_SDS * (fitted.noise_sd() or 0.0)
         if sign * rec.mean < best - margin:
             return self._best_observed(
@@ -639,6 +841,21 @@ class SearchPolicy:
                 f"below the best observed value {sign * best:.4g}"
                 + (f" by more than {BELOW_BEST_NOISE_SDS:g} noise sds" if margin else ""))
         return rec
+
+    def _best_proxy(self, history: History, candidates: np.ndarray | None, reason: str,
+                    fit_failed: bool) -> PolicyRecommendation:
+        """Only lower fidelities observed and no fit: the best mixture of the highest
+        fidelity observed (its pool target row); its value is not in target units (nan)."""
+        top = max(o.fidelity for o in history.observations)
+        obs = [o for o in history.observations if o.fidelity == top]
+        sign = 1.0 if self.settings.maximize[0] else -1.0
+        x = np.asarray(max(obs, key=lambda o: sign * o.values[0]).x, dtype=float)
+        if candidates is not None and len(candidates):
+            x = candidates[int(np.argmin(np.linalg.norm(candidates - x, axis=1)))]
+        mixture = Mixture.from_vector(x, self.settings.space.domains, normalize=True)
+        return PolicyRecommendation(mixture, float("nan"), float("nan"), rule="best-observed",
+                                    reason=f"{reason}; best at fidelity {top:g}",
+                                    fit_failed=fit_failed)
 
     def _best_observed(self, X: np.ndarray, y: np.ndarray, fitted: FittedPolicy | None,
                        reason: str, *, fit_failed: bool = False) -> PolicyRecommendation:

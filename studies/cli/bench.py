@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from mixopt.bench import BUILTIN_FAMILIES, STRATEGY_NAMES
+from mixopt.bench import BUILTIN_FAMILIES, DEFAULT_NOISE_SD, STRATEGY_NAMES
 from mixopt.errors import MixoptError
 
 if TYPE_CHECKING:
@@ -65,7 +65,8 @@ def _table(result: BenchResult) -> Table:
 def bench(
     oracle: Annotated[str, typer.Option(
         help=f"Oracle(s), comma-separated: {', '.join(BUILTIN_FAMILIES)}, builtin (all of "
-             "them, pooled), csv:PATH[#COLUMN], py:MODULE:FUNCTION.")] = "builtin",
+             "them, pooled), csv:PATH[#COLUMN], py:MODULE:FUNCTION; or one table of real "
+             "runs, table:PATH#COLUMN (pool-based: the rows are the candidates).")] = "builtin",
     strategies: Annotated[str, typer.Option(
         help=f"Strategies, comma-separated: {', '.join(STRATEGY_NAMES)}; options as "
              "NAME:key=value, e.g. gp-bo:kernel=quadratic+matern:init=6.")
@@ -73,8 +74,9 @@ def bench(
     trials: Annotated[int, typer.Option(help="Evaluations (training runs) per study.")] = 21,
     seeds: Annotated[int, typer.Option(help="Oracle instances (and study seeds) per oracle.")
                      ] = 10,
-    noise_sd: Annotated[float, typer.Option(help="Sd of the Gaussian observation noise.")
-                        ] = 0.005,
+    noise_sd: Annotated[float | None, typer.Option(
+        help="Sd of the Gaussian observation noise (default 0.005; 0 for table: oracles).")
+    ] = None,
     batch_size: Annotated[int, typer.Option(
         help="Parallel trials: each batch is chosen before any of its results is seen.")] = 4,
     domains: Annotated[str | None, typer.Option(
@@ -86,10 +88,27 @@ def bench(
     ] = False,
     plot: Annotated[Path | None, typer.Option(
         help="Write a PNG of median normalized regret vs trials.")] = None,
+    fidelity_column: Annotated[str | None, typer.Option(
+        help="table: the column naming each row's fidelity (e.g. model).")] = None,
+    target_fidelity: Annotated[str | None, typer.Option(
+        help="table: the fidelity column's value of target rows (e.g. 60m).")] = None,
+    cost_column: Annotated[str | None, typer.Option(
+        help="table: each row's cost (divided by the median cost of target rows).")] = None,
+    budget: Annotated[int | None, typer.Option(
+        help="table: total cost in target-run equivalents (default: --trials).")] = None,
 ) -> None:
     """Run simulated studies of each strategy on each oracle and tabulate normalized regret."""
     from mixopt.bench import run_benchmark
 
+    if oracle.strip().startswith("table:"):
+        _bench_table(oracle.strip(), strategies, budget or trials, seeds, noise_sd or 0.0, jobs,
+                     fidelity_column, target_fidelity, cost_column, as_json)
+        return
+    table_only = {"--fidelity-column": fidelity_column, "--target-fidelity": target_fidelity,
+                  "--cost-column": cost_column, "--budget": budget}
+    given = [k for k, v in table_only.items() if v is not None]
+    if given:
+        raise MixoptError(f"{', '.join(given)}: only for a table:PATH#COLUMN oracle")
     dim, domain_names = _parse_domains(domains)
     oracle_specs = [o.strip() for o in oracle.split(",") if o.strip()]
     strategy_specs = [s.strip() for s in strategies.split(",") if s.strip()]
@@ -105,7 +124,8 @@ def bench(
                        description=f"{record.strategy} on {record.oracle} (seed {record.seed})")
 
         result = run_benchmark(
-            oracle_specs, strategy_specs, trials, seeds, noise_sd=noise_sd,
+            oracle_specs, strategy_specs, trials, seeds,
+            noise_sd=DEFAULT_NOISE_SD if noise_sd is None else noise_sd,
             batch_size=batch_size, dim=dim, domains=domain_names, jobs=jobs, progress=advance,
         )
     if plot is not None:
@@ -122,3 +142,44 @@ def bench(
               f"observed): {failures}")
     if plot is not None:
         out.print(f"plot written to {plot}")
+
+
+def _bench_table(spec: str, strategies: str, budget: int, seeds: int, noise_sd: float,
+                 jobs: int, fidelity_column: str | None, target_fidelity: str | None,
+                 cost_column: str | None, as_json: bool) -> None:
+    """`mixopt bench --oracle table:PATH#COLUMN`: pool-based studies on a table of runs."""
+    from mixopt.bench.tables import TableSettings, run_table_benchmark, to_json
+
+    if "," in spec:
+        raise MixoptError("a table:PATH#COLUMN oracle is benchmarked alone (no other oracles)")
+    # The continuous benchmark's default strategies include `reference`; tables take these.
+    names = [s.strip() for s in strategies.split(",") if s.strip()]
+    if names == ["random", "reference", "gp-bo"]:
+        names = ["random", "gp-bo"]
+    result = run_table_benchmark(
+        spec, names, budget, seeds, noise_sd=noise_sd,
+        jobs=jobs, table=TableSettings(fidelity_column, target_fidelity, cost_column))
+    if as_json:
+        typer.echo(to_json(result))
+        return
+    table = Table(title="regret / pool range, %: median [IQR], by cost in target runs",
+                  caption=f"{spec}; {seeds} seeds; noise sd {result['metadata']['noise_sd']:g}",
+                  title_justify="left", caption_justify="left")
+    table.add_column("cost", justify="right")
+    for s in result["metadata"]["strategies"]:
+        table.add_column(s, justify="right")
+
+    def cell(v: float | None) -> str:
+        return "-" if v is None else f"{100 * v:.1f}"
+
+    for c in table_rows(budget):
+        cells = []
+        for s in result["metadata"]["strategies"]:
+            r = result["results"][s]
+            cells.append(f"{cell(r['median_regret_at_cost'][c - 1])} "
+                         f"[{cell(r['q25_regret_at_cost'][c - 1])}, "
+                         f"{cell(r['q75_regret_at_cost'][c - 1])}]")
+        table.add_row(str(c), *cells)
+    out = Console()
+    out.print(table)
+    out.print(f"wall time {result['metadata']['wall_s']:.1f} s")
