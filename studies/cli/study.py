@@ -30,6 +30,7 @@ from studies.trials import latest_attempts
 
 if TYPE_CHECKING:  # the study modules import MLflow and SciPy: in the commands, not at start
     from studies.analysis import StudyView
+    from studies.config import StudyConfig
     from studies.driver import OpenedStudy
     from studies.orchestrator import StudyOutcome, StudyProgress
 
@@ -83,10 +84,7 @@ def run_with_progress(
     `tracking_uri` replaces the config's store (``tracking.uri``)."""
     from studies.config import load_study_config
 
-    study = load_study_config(config, workdir=workdir)
-    if tracking_uri:
-        study = study.model_copy(update={"tracking": study.tracking.model_copy(
-            update={"uri": tracking_uri})})
+    study = _with_store(load_study_config(config, workdir=workdir), tracking_uri)
     from studies.driver import run_study  # after the config: its errors come at once
     console = Console(stderr=True)
     console.print(f"study [bold]{study.name}[/]: {len(study.domain_names)} domains "
@@ -123,6 +121,14 @@ def run_with_progress(
         typer.secho(f"error: {problem}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1)
     return outcome
+
+
+def _with_store(config: StudyConfig, tracking_uri: str | None) -> StudyConfig:
+    """`config` with its ``tracking.uri`` replaced by `tracking_uri` (when given)."""
+    if not tracking_uri:
+        return config
+    return config.model_copy(update={"tracking": config.tracking.model_copy(
+        update={"uri": tracking_uri})})
 
 
 def outcome_problem(outcome: StudyOutcome) -> str | None:
@@ -209,13 +215,14 @@ def status(study: StudyArg, as_json: Annotated[bool, typer.Option("--json")] = F
 
 @app.command("recover")
 def recover(config: Annotated[Path, typer.Argument(help="Study config (YAML).")],
-            workdir: WorkdirOpt = None) -> None:
+            workdir: WorkdirOpt = None, tracking_uri: TrackingOpt = None) -> None:
     """Rebuild a study's trials in its tracking store from its folder (study.json and the
     trial folders), after the store lost them; completed trials are then never re-run."""
     from studies.config import load_study_config
     from studies.recover import recover_study
 
-    _, summary = recover_study(load_study_config(config, workdir=workdir))
+    _, summary = recover_study(_with_store(load_study_config(config, workdir=workdir),
+                                           tracking_uri))
     typer.echo(summary)
 
 

@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pytest
 from mlflow.tracking import MlflowClient
+from typer.testing import CliRunner
 
+from studies.cli import app
 from studies.config import load_study_config
 from studies.driver import ledger_of, run_study
 from studies.ledger import (
@@ -31,6 +33,7 @@ from studies.ledger import (
 )
 from studies.store_location import own_store, shared_store, sqlite_uri
 from tests.studies.study_files import function_study, two_function_studies
+from tests.studies.test_store_creation import _RELEASED_DRIVER
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -172,3 +175,43 @@ def test_sigterm_ends_the_parent_run_killed(tmp_path):
     assert "Traceback" not in err, err[-2000:]
     assert _parent_status(config) == "KILLED"
     assert not (config.study_dir / "driver.lock").exists()  # the lock was released
+
+
+def test_tracking_uri_option_of_run_and_recover(tmp_path, monkeypatch):
+    monkeypatch.setenv("MIXOPT_TEST_DELAY", "0")
+    path = function_study(tmp_path, max_trials=2, parallelism=1)
+    elsewhere = tmp_path / "elsewhere" / "store.db"
+    uri = sqlite_uri(elsewhere)
+    runner = CliRunner()
+    result = runner.invoke(app, ["study", "run", str(path), "--tracking-uri", uri,
+                                 "--poll-interval", "0.01"])
+    assert result.exit_code == 0, result.output
+    assert elsewhere.is_file() and not (tmp_path / "runs" / "mlflow.db").exists()
+    elsewhere.unlink()  # the store lost: rebuilt there from the study's folder
+    result = runner.invoke(app, ["study", "recover", str(path), "--tracking-uri", uri])
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "runs" / "mlflow.db").exists()
+    result = runner.invoke(app, ["study", "status", "unit", "--tracking-uri", uri, "--json"])
+    assert [t["status"] for t in json.loads(result.output)["trials"]] == ["completed"] * 2
+
+
+@pytest.mark.slow
+def test_drivers_of_two_studies_started_at_the_same_instant(tmp_path):
+    """Both create, or wait for, the workdir's one store; both studies complete in it."""
+    paths = two_function_studies(tmp_path, max_trials=3, parallelism=1)
+    go = tmp_path / "go"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MIXOPT_TEST_DELAY": "0.2"}
+    drivers = [subprocess.Popen([sys.executable, "-c", _RELEASED_DRIVER, str(go), str(p)],
+                                cwd=REPO, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True) for p in paths]
+    deadline = time.time() + 120
+    while time.time() < deadline and not all(
+            d.poll() is not None or (tmp_path / f"ready.{d.pid}").exists() for d in drivers):
+        time.sleep(0.1)
+    go.touch()
+    results = [(d.wait(timeout=300), *d.communicate()) for d in drivers]
+    assert [code for code, _, _ in results] == [0, 0], [err[-2000:] for _, _, err in results]
+    for path in paths:
+        config = load_study_config(path)
+        assert config.tracking_uri == sqlite_uri(shared_store(config.workdir))
+        assert [r.status.value for r in ledger_of(config).trials()] == ["completed"] * 3
