@@ -13,19 +13,24 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
-from mixopt.designs import initial_design
-from mixopt.errors import FitError
 from mixopt.mixture import Mixture
-from mixopt.policy import History, Observation, PolicySettings, SearchPolicy
-from studies.analysis import FittedStudy, Predicted, StudyView, fit_study
+from mixopt.policy import (
+    FittedPolicy,
+    History,
+    Observation,
+    PolicySettings,
+    ProposalKind,
+    SearchPolicy,
+    Stopping,
+)
+from studies.analysis import Predicted, StudyView
 from studies.config import StudyConfig
 from studies.launchers.base import Launcher, Poll, TrialSpec
 from studies.ledger import Ledger, LedgerError
@@ -36,6 +41,12 @@ RECOMMENDATION_FILE = "recommendation.json"
 IDLE_ROUNDS_TAG = "mixopt.idle_rounds"
 RECOMMENDATION_TAG = "mixopt.recommendation"
 RECOMMENDATION_RULE_TAG = "mixopt.recommendation_rule"
+# A trial's `source` (ledger tag, `study status`) by the kind of proposal that made it; the
+# acquisition's choice keeps the name studies have always recorded.
+SOURCES: dict[ProposalKind, str] = {
+    "design": "design", "acquisition": "proposal", "explore": "explore",
+    "replicate": "replicate",
+}
 
 
 @dataclass(frozen=True)
@@ -70,6 +81,23 @@ def view_of(config: StudyConfig, trials: list[TrialRecord], parent: str | None) 
         bounds={k: (float(lo), float(hi)) for k, (lo, hi) in config.search.bounds.items()},
         seed=config.search.seed, parent_run_id=parent,
     )
+
+
+def policy_settings(config: StudyConfig) -> PolicySettings:
+    """The search policy's settings of a study config (`mixopt.policy`).
+
+    Raises:
+        MixoptError: settings the policy refuses (the config's own checks catch them first).
+    """
+    search = config.search
+    stopping = None if search.stopping is None else Stopping(
+        ei_below=search.stopping.ei_below, rounds=search.stopping.rounds)
+    return PolicySettings(
+        space=view_of(config, [], None).space, design=search.initial_design.kind,
+        n_init=search.initial_design.n, surrogate=search.surrogate.name,
+        surrogate_options=dict(search.surrogate.options),
+        maximize=tuple(o.maximize for o in config.objectives), seed=search.seed,
+        batch_size=search.batch_size, noise_sd=search.noise_sd, stopping=stopping)
 
 
 class Orchestrator:
@@ -263,79 +291,28 @@ class Orchestrator:
     def _next_mixtures(
         self, latest: list[TrialRecord], k: int
     ) -> list[tuple[dict[str, float], str]]:
-        """Up to `k` new mixtures: the rest of the initial design, then proposals."""
-        c = self.config
-        view = view_of(c, latest + self.warm_start, self.parent)
-        design = initial_design(c.search.initial_design.kind, view.space,
-                                c.search.initial_design.n, seed=c.search.seed)
-        if len(self.warm_start) >= len(design):
-            design = design[:0]  # earlier studies already cover the design's job
-        n = len(latest)
-        out = [(self._weights(x), "design") for x in design[n:n + k]]
-        if len(out) == k:
-            return out
-        k -= len(out)
-        pending = [r.weights for r in latest if r.status.is_active or r.status
-                   is TrialStatus.FAILED] + [w for w, _ in out]
-        try:
-            fitted = fit_study(view)
-        except FitError as err:
-            if self._active or out:
-                return out  # wait for results before proposing
-            # Nothing runs and nothing can be fitted (every design trial failed): explore.
-            self._message(f"cannot fit the surrogate yet ({err}); adding space-filling points")
-            extra = initial_design("sobol", view.space, n + len(out) + k, seed=c.search.seed + 1)
-            return out + [(self._weights(x), "design") for x in extra[-k:]]
-        X = self._propose(fitted, k, pending)
-        if c.search.stopping is not None and self._idle(fitted, X):
-            self._stopped = True
-            self._message("stopping rule: expected improvement stayed below "
-                          f"{c.search.stopping.ei_below:g} for {c.search.stopping.rounds} rounds")
-            return out
-        self._log_diagnostics(fitted)
-        return out + [(self._weights(x), "proposal") for x in X]
-
-    def _propose(self, fitted: FittedStudy, k: int, pending: list[Mapping[str, float]]) \
-            -> np.ndarray:
-        from mixopt import acquisition  # BoTorch only when proposing
-
-        domains = self.config.domain_names
-        X_pending = (np.array([[w.get(d, 0.0) for d in domains] for w in pending])
-                     if pending else None)
-        seed = self.config.search.seed * 1009 + len(fitted.y)
-        second = self.config.eval.secondary_objective
-        if second is None:
-            return acquisition.propose_batch(fitted.model, k, X_pending=X_pending, seed=seed)
-        other = self._secondary_surrogate(fitted)
-        return acquisition.propose_batch_multiobjective(
-            [fitted.model, other], k, X_pending=X_pending, seed=seed)
-
-    def _secondary_surrogate(self, fitted: FittedStudy) -> Any:
-        second = self.config.eval.secondary_objective
-        assert second is not None
-        done = completed(fitted.view.trials)
-        y2 = np.array([second.value(dict(r.metrics)) for r in done])
-        model = fitted.view.new_surrogate()
-        model.fit(fitted.X, y2 if second.maximize else -y2)
-        return model
-
-    def _idle(self, fitted: FittedStudy, X: np.ndarray) -> bool:
-        """Count this round towards the stopping rule; True when it fires."""
-        rule = self.config.search.stopping
-        assert rule is not None
-        sign = fitted.view.sign
-        mean, std = fitted.predict(X)
-        best = float(np.max(sign * fitted.y))
-        z = (sign * mean - best) / np.maximum(std, 1e-12)
-        ei = float(np.max(std * (z * stats.norm.cdf(z) + stats.norm.pdf(z))))
-        self.ledger.log_study_metrics(self.parent, {"expected_improvement": ei}, len(fitted.y))
+        """Up to `k` new mixtures and their sources, as the search policy asks for them given
+        the ledger (the rest of the initial design, then proposals; fewer while it waits)."""
         tags = self.ledger.client.get_run(self.parent).data.tags
         idle = int(tags.get(IDLE_ROUNDS_TAG, "0"))
-        idle = idle + 1 if ei < rule.ei_below else 0
-        self.ledger.set_study_tags(self.parent, {IDLE_ROUNDS_TAG: idle})
-        return idle >= rule.rounds
+        history = self._history(latest + self.warm_start)
+        ask = self._policy().ask(history, k, idle_rounds=idle)
+        for note in ask.notes:
+            self._message(note)
+        step = len(history.full_fidelity())
+        if ask.expected_improvement is not None:
+            self.ledger.log_study_metrics(
+                self.parent, {"expected_improvement": ask.expected_improvement}, step)
+        if ask.idle_rounds != idle:
+            self.ledger.set_study_tags(self.parent, {IDLE_ROUNDS_TAG: ask.idle_rounds})
+        if ask.stop:
+            self._stopped = True
+        elif ask.fitted is not None:
+            self._log_diagnostics(ask.fitted, step)
+        return [(self._weights(p.x), SOURCES[p.kind]) for p in ask.proposals]
 
-    def _log_diagnostics(self, fitted: FittedStudy) -> None:
+    def _log_diagnostics(self, fitted: FittedPolicy, step: int) -> None:
+        """The policy's surrogate's leave-one-out metrics on the parent run."""
         diag = fitted.loo()
         if diag is None:
             return
@@ -343,11 +320,16 @@ class Orchestrator:
                    "loo_coverage90": diag.coverage90}
         if not math.isnan(diag.spearman):
             metrics["loo_spearman"] = diag.spearman
-        self.ledger.log_study_metrics(self.parent, metrics, len(fitted.y))
+        self.ledger.log_study_metrics(self.parent, metrics, step)
 
     def _weights(self, x: np.ndarray) -> dict[str, float]:
-        return Mixture.from_vector(np.clip(x, 0.0, None), self.config.domain_names,
-                                   normalize=True).to_dict()
+        """The policy's mixture by domain, exactly as proposed unless it is off the simplex by
+        more than rounding (rescaling changes the last bits, so the next fit would see other
+        data than the bench path feeds the same policy)."""
+        x = np.clip(x, 0.0, None)
+        on_simplex = abs(float(x.sum()) - 1.0) <= 1e-12
+        return Mixture.from_vector(x, self.config.domain_names,
+                                   normalize=not on_simplex).to_dict()
 
     def _trial_dir(self, record: TrialRecord) -> Path:
         return self.config.study_dir / "trials" / f"{record.index:03d}-a{record.attempt}"
@@ -420,26 +402,32 @@ class Orchestrator:
 
     def _policy(self) -> SearchPolicy:
         """The search policy of the config (`mixopt.policy`)."""
-        c = self.config
-        view = view_of(c, [], self.parent)
-        return SearchPolicy(PolicySettings(
-            space=view.space, design=c.search.initial_design.kind, n_init=c.search.initial_design.n,
-            surrogate=c.search.surrogate.name, surrogate_options=dict(c.search.surrogate.options),
-            maximize=tuple(o.maximize for o in c.objectives), seed=c.search.seed,
-            batch_size=c.search.batch_size, noise_sd=c.search.noise_sd))
+        return SearchPolicy(policy_settings(self.config))
 
     def _history(self, trials: list[TrialRecord]) -> History:
-        """The completed trials as the policy's observations (objective values only)."""
+        """What the ledger tells the policy: completed trials as observations (warm-start
+        ones, of negative index, marked so), the mixtures of queued, running and failed (to
+        be retried) trials as pending, abandoned ones as abandoned."""
         domains = self.config.domain_names
-        observations = []
-        for r in completed(trials):
-            try:
-                values = tuple(o.value(dict(r.metrics)) for o in self.config.objectives)
-            except (KeyError, ValueError):
-                continue
-            observations.append(Observation(np.array([r.weights.get(d, 0.0) for d in domains]),
-                                            values, warm_start=r.index < 0))
-        return History(tuple(observations))
+
+        def vector(r: TrialRecord) -> np.ndarray:
+            return np.array([r.weights.get(d, 0.0) for d in domains], dtype=float)
+
+        observations, pending, abandoned = [], [], []
+        for r in latest_attempts(trials):
+            if r.status is TrialStatus.COMPLETED:
+                try:
+                    values = tuple(o.value(dict(r.metrics)) for o in self.config.objectives)
+                except (KeyError, ValueError):  # no objective: never fitted, never repeated
+                    abandoned.append(vector(r))
+                    continue
+                observations.append(Observation(vector(r), values, warm_start=r.index < 0))
+            elif r.status is TrialStatus.ABANDONED:
+                abandoned.append(vector(r))
+            else:
+                pending.append(vector(r))
+        return History(tuple(observations), pending=np.array(pending).reshape(-1, len(domains)),
+                       abandoned=np.array(abandoned).reshape(-1, len(domains)))
 
     def _confirm(self, rec: Predicted) -> None:
         latest = latest_attempts(self.ledger.trials())
