@@ -220,6 +220,12 @@ def recover_study(config: StudyConfig) -> tuple[Recovery, str]:
             status = _record(ledger, parent, stored, folder, folders, known.get(
                 (folder.index, folder.attempt)))
             done.statuses[status] = done.statuses.get(status, 0) + 1
+        if done.parent_created:
+            # Not RUNNING in the UI: ended (it had written a recommendation) or stopped.
+            rec = config.study_dir / "recommendation.json"
+            if rec.is_file():
+                ledger.log_study_artifact(parent, str(rec))
+            ledger.end_study(parent, "FINISHED" if rec.is_file() else "KILLED")
     return done, done.summary(config.name, ledger.tracking_uri)
 
 

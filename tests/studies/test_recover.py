@@ -155,3 +155,15 @@ def test_recover_on_a_healthy_store_changes_nothing(tmp_path, no_delay):
     assert "2 already in the store" in result.output
     assert json.loads((config.study_dir / "trials" / "000-a0" / "attempt.json").read_text())[
         "source"] == "design"
+
+
+def test_the_recovered_parent_run_is_ended_as_the_study_was(tmp_path, no_delay):
+    config = load_study_config(function_study(tmp_path, max_trials=2, parallelism=1))
+    run_study(config, poll_interval_s=0.01)
+    _lose_store(config)
+    recover_study(config)
+    ledger = ledger_of(config)
+    parent = ledger.client.get_run(ledger.find_study_run())
+    assert parent.info.status == "FINISHED"  # it had written its recommendation
+    assert parent.data.params["objective"] == "out_score"
+    assert parent.data.params["max_trials"] == "2"
