@@ -2,7 +2,8 @@
 
 One MLflow server, one worker (one user, one machine), bound to 127.0.0.1 unless told
 otherwise, in a process group of its own: SIGTERM, SIGINT (Ctrl-C) or SIGHUP of `mixopt ui`
-stop the whole server and free its port.
+stop the whole server and free its port; a ``kill -9`` of `mixopt ui` sends the server SIGTERM
+(Linux), which stops it too.
 """
 
 from __future__ import annotations
@@ -145,7 +146,11 @@ def serve(cmd: list[str], url: str, uri: str, experiment: str) -> None:
 
     previous = {sig: signal.signal(sig, stop) for sig in STOP_SIGNALS}
     env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
-    server = subprocess.Popen(cmd, env=env, start_new_session=True)
+    from studies.trial_process import _die_with_this_process
+
+    # Its own process group, to stop it whole; SIGTERM to it if `mixopt ui` is killed -9.
+    server = subprocess.Popen(cmd, env=env, start_new_session=True,
+                              preexec_fn=_die_with_this_process())
     typer.echo(f"MLflow server pid {server.pid} (process group {server.pid}); stop with Ctrl-C")
     try:
         if _wait_ready(server, url):
