@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from rich import box
 from rich.console import Console
@@ -21,7 +20,8 @@ from rich.text import Text
 
 from mixopt.errors import MixoptError
 from studies.analysis import Predicted, StudyView, fit_study
-from studies.trials import TrialStatus, completed, latest_attempts
+from studies.number_format import format_column
+from studies.trials import TrialRecord, TrialStatus, completed, latest_attempts
 
 Format = Literal["table", "markdown", "latex", "csv"]
 FORMATS: tuple[str, ...] = get_args(Format)
@@ -30,6 +30,8 @@ WEIGHT_PREFIX = "w."  # as in `mixopt.observations`
 # Terminal width for "table": wide enough that rich never wraps a cell (tables are not
 # expanded, so they keep their natural width).
 TABLE_WIDTH = 1000
+
+_MARKDOWN_SPECIAL = set("\\`*_[]<>|")
 
 _LATEX_SPECIAL = {
     "\\": r"\textbackslash{}",
@@ -96,18 +98,66 @@ def trials_table(view: StudyView, fmt: Format = "table") -> str:
     """The per-trial results of `view`: one row per completed trial (its latest attempt), in
     index order, with columns trial, ``w.<domain>`` per domain, the objective, and every other
     metric any trial has (blank where a trial lacks it). The best objective value is bold in
-    the table, Markdown and LaTeX.
+    the table, Markdown and LaTeX. Each names its study: a first line (`trials_caption`; a
+    ``%`` comment in LaTeX), or in CSV a first column ``study``.
 
     Raises:
         MixoptError: an unknown `fmt`.
     """
     _check_format(fmt)
-    return render(trial_results(view, precise=fmt == "csv"), fmt)
+    text = render(trial_results(view, precise=fmt == "csv"), fmt)
+    if fmt == "csv":
+        return text
+    caption = trials_caption(view)
+    if fmt == "latex":
+        return f"% {' '.join(caption.splitlines())}\n{text}"
+    if fmt == "markdown":
+        return f"{_markdown_text(caption)}\n\n{text}"
+    return f"{caption}\n{text}"
+
+
+def trials_caption(view: StudyView) -> str:
+    """``Study NAME: completed trials, OBJECTIVE maximized (best in bold)``."""
+    direction = "maximized" if view.maximize else "minimized"
+    return f"Study {view.name}: completed trials, {view.objective} {direction} (best in bold)"
 
 
 def trials_table_rich(view: StudyView) -> Table:
     """`trials_table` as a `rich` table, for a console to print in colour."""
     return to_rich(trial_results(view, precise=False))
+
+
+def compare_json(views: Sequence[StudyView], *, trials: bool = False) -> dict[str, Any]:
+    """`views` side by side as JSON: per study its objective, direction, surrogate, trial
+    counts, best completed trial and recommendation (None, with ``no_recommendation`` saying
+    why, when the surrogate cannot be fitted); with `trials`, every completed trial.
+
+    Raises:
+        MixoptError: no study.
+    """
+    if not views:
+        raise MixoptError("no study to compare")
+    out = []
+    for view in views:
+        latest = latest_attempts(view.trials)
+        best = view.best_observed()
+        recommended, why = _recommend(view)
+        entry: dict[str, Any] = {
+            "study": view.name, "objective": view.objective,
+            "direction": "maximize" if view.maximize else "minimize",
+            "surrogate": view.surrogate,
+            "trials_completed": len(completed(view.trials)),
+            "trials_failed": sum(r.status in (TrialStatus.FAILED, TrialStatus.ABANDONED)
+                                 for r in latest),
+            "trials_total": len(latest),
+            "best": None if best is None else best.to_json(),
+            "recommendation": None if recommended is None else recommended.to_json(),
+            "no_recommendation": why or None,
+        }
+        if trials:
+            entry["completed_trials"] = [r.to_json() for r in completed(view.trials)]
+        out.append(entry)
+    return {"studies": out}
 
 
 # ---- building the tables ---------------------------------------------------------------
@@ -121,7 +171,14 @@ def compare_table(views: Sequence[StudyView], *, precise: bool) -> TextTable:
     domains: list[str] = []
     for view in views:
         domains += [d for d in view.domains if d not in domains]
-    columns = [_study_column(view, domains, precise) for view in views]
+    studies = [(view, view.best_observed(), *_recommend(view)) for view in views]
+    # The numbers of a row, written alike across the studies (full precision in CSV).
+    write = (lambda values: [_exact(v) for v in values]) if precise else format_column
+    best = write([b.objective if b else None for _, b, _, _ in studies])
+    mean = write([rec.mean if rec else None for _, _, rec, _ in studies])
+    std = write([rec.std if rec else None for _, _, rec, _ in studies])
+    columns = [_study_column(view, domains, precise, best[i], mean[i], std[i], found, rec, why)
+               for i, (view, found, rec, why) in enumerate(studies)]
     labels = [label for label, _ in columns[0]]
     rows = tuple((label, *(column[i][1] for column in columns)) for i, label in enumerate(labels))
     return TextTable(
@@ -131,16 +188,17 @@ def compare_table(views: Sequence[StudyView], *, precise: bool) -> TextTable:
     )
 
 
-def _study_column(view: StudyView, domains: Sequence[str], precise: bool) -> list[tuple[str, str]]:
-    """(row label, cell) pairs of one study's column."""
+def _study_column(
+    view: StudyView, domains: Sequence[str], precise: bool, best_text: str, mean_text: str,
+    std_text: str, best: TrialRecord | None, recommended: Predicted | None, why: str,
+) -> list[tuple[str, str]]:
+    """(row label, cell) pairs of one study's column; its numbers come written (`*_text`)."""
     latest = latest_attempts(view.trials)
     n_done = len(completed(view.trials))
     n_failed = sum(r.status in (TrialStatus.FAILED, TrialStatus.ABANDONED) for r in latest)
-    best = view.best_observed()
-    recommended, why = _recommend(view)
     cells = [
         ("objective", f"{view.objective} ({'max' if view.maximize else 'min'})"),
-        ("best observed", _number(best.objective, precise) if best else "n/a (no completed trial)"),
+        ("best observed", best_text if best else "n/a (no completed trial)"),
         ("best trial", str(best.index) if best else ""),
         ("trials completed/failed/total", f"{n_done}/{n_failed}/{len(latest)}"),
         ("surrogate", view.surrogate),
@@ -154,22 +212,11 @@ def _study_column(view: StudyView, domains: Sequence[str], precise: bool) -> lis
             cell = _weight(recommended.mixture.get(d, 0.0), precise)
         cells.append((f"recommended {WEIGHT_PREFIX}{d}", cell))
     if precise:
-        cells.append(
-            (
-                "predicted mean",
-                _number(recommended.mean, True) if recommended else f"n/a ({why})",
-            )
-        )
-        cells.append(("predicted std", _number(recommended.std, True) if recommended else ""))
+        cells.append(("predicted mean", mean_text if recommended else f"n/a ({why})"))
+        cells.append(("predicted std", std_text if recommended else ""))
     else:
-        cells.append(
-            (
-                "predicted mean ± std",
-                f"{_number(recommended.mean, False)} ± {_number(recommended.std, False)}"
-                if recommended
-                else f"n/a ({why})",
-            )
-        )
+        cells.append(("predicted mean ± std",
+                      f"{mean_text} ± {std_text}" if recommended else f"n/a ({why})"))
     return cells
 
 
@@ -181,32 +228,42 @@ def _recommend(view: StudyView) -> tuple[Predicted | None, str]:
 
 
 def trial_results(view: StudyView, *, precise: bool) -> TextTable:
-    """The table of `trials_table` (full-precision numbers when `precise`)."""
+    """The table of `trials_table` (full-precision numbers and a first ``study`` column when
+    `precise`; otherwise each column's numbers with the same decimals, `format_column`)."""
     done = completed(view.trials)
     skip = {view.objective, "objective"}  # both name the objective column's value
     metrics = sorted({m for r in done for m in r.metrics} - skip)
+    lead = ("study",) if precise else ()
     header = (
+        *lead,
         "trial",
         *(WEIGHT_PREFIX + d for d in view.domains),
         view.objective,
         *metrics,
     )
+    values = [[r.objective for r in done]]
+    values += [[r.metrics.get(m) for r in done] for m in metrics]
+    if precise:
+        cells = [[_exact(v) for v in column] for column in values]
+    else:
+        cells = [format_column(column) for column in values]
     rows = []
-    for r in done:
+    for i, r in enumerate(done):
         rows.append(
             (
+                *((view.name,) if precise else ()),
                 str(r.index),
                 *(_weight(r.weights.get(d, 0.0), precise) for d in view.domains),
-                _number(r.objective, precise),
-                *(_number(r.metrics[m], precise) if m in r.metrics else "" for m in metrics),
+                *(column[i] for column in cells),
             )
         )
     best = view.best_observed()
     bold = frozenset()
     if best is not None:
         row = next(i for i, r in enumerate(done) if r.index == best.index)
-        bold = frozenset({(row, 1 + len(view.domains))})
-    return TextTable(header=header, rows=tuple(rows), numeric=(True,) * len(header), bold=bold)
+        bold = frozenset({(row, len(lead) + 1 + len(view.domains))})
+    numeric = (*((False,) if precise else ()), *(True,) * (len(header) - len(lead)))
+    return TextTable(header=header, rows=tuple(rows), numeric=numeric, bold=bold)
 
 
 # ---- writing them ----------------------------------------------------------------------
@@ -255,6 +312,11 @@ def to_rich(table: TextTable) -> Table:
     return out
 
 
+def _markdown_text(text: str) -> str:
+    """`text` as literal Markdown (its markup characters escaped, on one line)."""
+    return "".join("\\" + ch if ch in _MARKDOWN_SPECIAL else ch for ch in text.replace("\n", " "))
+
+
 def _markdown(table: TextTable) -> str:
     def cell(text: str, bold: bool = False) -> str:
         text = text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
@@ -293,13 +355,9 @@ def _check_format(fmt: str) -> None:
         raise MixoptError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
 
 
-def _number(value: float | None, precise: bool) -> str:
-    if value is None:
-        return ""
-    value = float(value)
-    if precise or not math.isfinite(value):
-        return repr(value)
-    return f"{value:.4g}"
+def _exact(value: float | None) -> str:
+    """`value` at full precision (CSV), ``""`` for None."""
+    return "" if value is None else repr(float(value))
 
 
 def _weight(value: float, precise: bool) -> str:

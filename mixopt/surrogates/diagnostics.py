@@ -37,20 +37,20 @@ class LOODiagnostics:
     mean_baseline_rmse: float
     worse_than_mean: bool
 
-    def summary(self) -> str:
-        """One line for a log or a report."""
+    def summary(self, unit: str = "points") -> str:
+        """One line for a log or a report; `unit` names what was left out (e.g. trials)."""
         rho = (
             "spearman n/a (constant predictions or scores)"
             if math.isnan(self.spearman)
             else f"spearman {self.spearman:.3f}"
         )
         line = (
-            f"LOO over {len(self.mean)} points: rmse {self.rmse:.4g} "
+            f"LOO over {len(self.mean)} {unit}: rmse {self.rmse:.4g} "
             f"(predicting the mean: {self.mean_baseline_rmse:.4g}), {rho}, "
             f"90% coverage {self.coverage90:.0%}"
         )
         if self.worse_than_mean:
-            line += "; WORSE than predicting the mean of the other points"
+            line += f"; WORSE than predicting the mean of the other {unit}"
         return line
 
 

@@ -110,6 +110,7 @@ def test_trials_csv_reads_back_as_observations(full, tmp_path):
     np.testing.assert_array_equal(obs.objective("out_score"), y)
     rows = list(csv.DictReader(path.open()))
     assert list(rows[0]) == [
+        "study",
         "trial",
         "w.alpha",
         "w.beta",
@@ -119,19 +120,20 @@ def test_trials_csv_reads_back_as_observations(full, tmp_path):
         "in_score",
     ]
     assert [int(r["trial"]) for r in rows] == list(range(10))  # completed trials only
+    assert {r["study"] for r in rows} == {full.name}
     assert rows[1]["chart_qa"] == "" and float(rows[2]["chart_qa"]) == pytest.approx(0.27)
 
 
 def test_trials_table_marks_the_best_trial(full):
     best = full.best_observed()
-    md = trials_table(full, "markdown").splitlines()
+    md = trials_table(full, "markdown").splitlines()[2:]  # after the caption and a blank line
     assert len(md) == 2 + 10
     bold = [line for line in md if "**" in line]
     assert len(bold) == 1 and bold[0].startswith(f"| {best.index} |")
     tex = trials_table(full, "latex")
     assert tex.count("\\textbf{") == 1 and "chart\\_qa & in\\_score" in tex
     text = trials_table(full, "table")
-    assert "out_score" in text and len(text.strip().splitlines()) == 2 + 10
+    assert "out_score" in text and len(text.strip().splitlines()) == 1 + 2 + 10
     assert isinstance(trials_table_rich(full), Table)
 
 
@@ -147,3 +149,40 @@ def test_latex_escape():
         r"a\_b \& 50\% \#1 \{x\} \textasciitilde{} \textasciicircum{} \textbackslash{} "
         r"\textbar{} \textless{} \textgreater{} $\pm$"
     )
+
+
+def test_trials_tables_name_their_study(full, too_few):
+    md = trials_table(too_few, "markdown").splitlines()
+    assert md[0] == (r"Study b\|\[bold\]c\[/bold\]: completed trials, out\_score maximized "
+                     "(best in bold)")
+    assert md[1] == "" and md[2].startswith("| trial |")
+    tex = trials_table(full, "latex").splitlines()
+    assert tex[0] == "% Study study_a: completed trials, out_score maximized (best in bold)"
+    assert tex[1].startswith("\\begin{tabular}")
+    assert trials_table(full, "table").splitlines()[0].startswith("Study study_a: ")
+    rows = list(csv.DictReader(io.StringIO(trials_table(too_few, "csv"))))
+    assert [r["study"] for r in rows] == [too_few.name]
+
+
+def test_trial_numbers_are_written_with_even_decimals(make_view):
+    trials = tuple(make_record(i, w, objective=y, metrics={"loss": loss})
+                   for i, (w, y, loss) in enumerate([
+                       (np.array([0.2, 0.5, 0.3]), 0.53, 1.5),
+                       (np.array([1.0, 0.0, 0.0]), 0.5312, 0.25),
+                       (np.array([0.0, 1.0, 0.0]), 0.5, 12.0)]))
+    md = trials_table(make_view(trials, name="even"), "markdown").splitlines()[4:]
+    cells = [[c.strip().strip("*") for c in line.strip("|").split("|")] for line in md]
+    assert [row[4] for row in cells] == ["0.5300", "0.5312", "0.5000"]  # not 0.53, 0.5312, 0.5
+    assert [row[5] for row in cells] == ["1.50", "0.25", "12.00"]
+
+
+def test_a_comparison_row_is_written_alike_across_studies(make_view):
+    small = tuple(make_record(i, w, objective=y) for i, (w, y) in enumerate([
+        (np.array([0.2, 0.5, 0.3]), 0.5), (np.array([1.0, 0.0, 0.0]), 0.25)]))
+    large = tuple(make_record(i, w, objective=y) for i, (w, y) in enumerate([
+        (np.array([0.2, 0.5, 0.3]), 0.125), (np.array([1.0, 0.0, 0.0]), 0.03125)]))
+    views = [make_view(small, name="s", surrogate="linear"),
+             make_view(large, name="l", surrogate="linear")]
+    md = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]]
+          for line in compare_studies(views, "markdown").splitlines()[2:]}
+    assert md["best observed"] == ["0.5000", "0.1250"]

@@ -25,14 +25,14 @@ def proxy(X: np.ndarray) -> np.ndarray:
     return target(X) - 2.0 + 0.1 * X[:, 0]
 
 
-@pytest.fixture(scope="module")
-def fitted() -> tuple[MultiFidelityGP, np.ndarray]:
+@pytest.fixture(scope="module", params=["linear-truncated", "ar1"])
+def fitted(request) -> tuple[MultiFidelityGP, np.ndarray]:
     X_low = simplex.sample(20, SPACE, np.random.default_rng(0), method="sobol")
     X_high = simplex.sample(3, SPACE, np.random.default_rng(1))
     X = np.vstack([X_low, X_high])
     s = np.r_[np.full(20, PROXY), np.ones(3)]
     y = np.r_[proxy(X_low), target(X_high)]
-    model = MultiFidelityGP(SPACE, seed=0)
+    model = MultiFidelityGP(SPACE, seed=0, kernel=request.param)
     model.fit(X, s, y)
     return model, X
 
@@ -90,3 +90,15 @@ def test_errors_before_fit_and_bad_kernel() -> None:
         MultiFidelityGP(SPACE).predict(np.array([[0.2, 0.3, 0.5]]), 1.0)
     with pytest.raises(FitError, match="unknown kernel"):
         MultiFidelityGP(SPACE, kernel="rbf")
+
+
+def test_ar1_predicts_an_unobserved_target_from_proxies_with_a_wider_sd() -> None:
+    X = simplex.sample(12, SPACE, np.random.default_rng(7), method="sobol")
+    model = MultiFidelityGP(SPACE, kernel="ar1")
+    model.fit(X, np.full(12, PROXY), proxy(X))
+    X_test = simplex.sample(50, SPACE, np.random.default_rng(8))
+    at_target, at_proxy = model.predict(X_test, 1.0), model.predict(X_test, PROXY)
+    assert stats.spearmanr(at_target.mean, target(X_test))[0] > 0.9
+    assert np.all(at_target.std > at_proxy.std)  # the offset to the target is unknown
+    with pytest.raises(FitError, match=r"fidelity 0\.5 was not observed"):
+        model.predict(X_test, 0.5)
