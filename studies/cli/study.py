@@ -21,11 +21,11 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
-from rich.table import Table
 
 from mixopt.errors import FitError, MixoptError
 from mixopt.threads import torch_threads
 from rlvr.progress import PlainProgress
+from studies.cli.tables import predict_table, print_table, status_table
 from studies.trials import latest_attempts
 
 if TYPE_CHECKING:  # the study modules import MLflow and SciPy: in the commands, not at start
@@ -40,6 +40,8 @@ StudyArg = Annotated[str, typer.Argument(help="Study config (.yaml) or study nam
 TrackingOpt = Annotated[str | None, typer.Option(
     help="MLflow tracking URI (to open a study by name, or to override the config's).")]
 WorkdirOpt = Annotated[Path | None, typer.Option(help="Override the config's workdir.")]
+WideOpt = Annotated[bool, typer.Option(
+    "--wide", help="Tables at their natural width, even on a narrower terminal.")]
 
 
 def _open(study: str, tracking_uri: str | None, workdir: Path | None) -> OpenedStudy:
@@ -227,24 +229,15 @@ def _last_recommendation(opened: OpenedStudy) -> dict[str, Any] | None:
 
 @app.command("status")
 def status(study: StudyArg, as_json: Annotated[bool, typer.Option("--json")] = False,
-           tracking_uri: TrackingOpt = None, workdir: WorkdirOpt = None) -> None:
+           wide: WideOpt = False, tracking_uri: TrackingOpt = None,
+           workdir: WorkdirOpt = None) -> None:
     """One row per trial: index, status, weights, objective."""
     opened = _open(study, tracking_uri, workdir)
     view, rec = opened.view, _last_recommendation(opened)
     if as_json:
         typer.echo(json.dumps(status_json(view, rec), indent=2))
         return
-    table = Table(title=f"study {view.name}: {view.objective} "
-                  f"({'max' if view.maximize else 'min'}imize)")
-    for column in ("trial", "attempt", "status", *view.domains, view.objective, "note"):
-        table.add_column(column, justify="right" if column not in ("status", "note") else "left")
-    best = view.best_observed()
-    for r in latest_attempts(view.trials):
-        mark = " *" if best is not None and r.index == best.index else ""
-        table.add_row(str(r.index), str(r.attempt), r.status.value,
-                      *(f"{r.weights.get(d, 0.0):.3f}" for d in view.domains),
-                      _fmt(r.objective) + mark, r.reason[:60])
-    Console().print(table)
+    print_table(status_table(view, wide=wide), wide=wide)
     for line in [] if rec is None else recommendation_lines(rec):
         typer.echo(line)
 
@@ -264,14 +257,17 @@ def recover(config: Annotated[Path, typer.Argument(help="Study config (YAML).")]
 
 @app.command("predict")
 def predict(study: StudyArg, top: Annotated[int, typer.Option(help="Mixtures to list.")] = 5,
-            as_json: Annotated[bool, typer.Option("--json")] = False,
+            as_json: Annotated[bool, typer.Option("--json")] = False, wide: WideOpt = False,
             tracking_uri: TrackingOpt = None, workdir: WorkdirOpt = None) -> None:
-    """The surrogate's top mixtures with predicted mean and std, and its LOO diagnostics."""
+    """The surrogate's top mixtures with predicted mean and std, and its LOO diagnostics
+    (this fit's, and the last ones the study logged, each with its number of trials)."""
     from studies.analysis import fit_study
+    from studies.cli.loo_figures import logged_loo, loo_json, loo_lines
 
     if top < 1:
         raise MixoptError(f"--top must be >= 1, got {top}")
-    view = _open(study, tracking_uri, workdir).view
+    opened = _open(study, tracking_uri, workdir)
+    view = opened.view
     with torch_threads(1):
         try:
             fitted = fit_study(view)
@@ -279,26 +275,19 @@ def predict(study: StudyArg, top: Annotated[int, typer.Option(help="Mixtures to 
             raise MixoptError(str(err)) from None
         tops = fitted.top_k(top)
         diag = fitted.loo()
+    logged = logged_loo(opened.ledger.client, view.parent_run_id)
     if as_json:
         typer.echo(json.dumps({
             "study": view.name, "surrogate": view.surrogate, "objective": view.objective,
-            "top": [p.to_json() for p in tops],
-            "loo": None if diag is None else {
-                "rmse": diag.rmse, "mean_baseline_rmse": diag.mean_baseline_rmse,
-                "spearman": None if math.isnan(diag.spearman) else diag.spearman,
-                "coverage90": diag.coverage90, "worse_than_mean": diag.worse_than_mean},
+            "trials": len(fitted.y), "top": [p.to_json() for p in tops],
+            "loo": None if diag is None else loo_json(diag, len(fitted.y)),
+            "logged_loo": logged,
         }, indent=2))
         return
-    table = Table(title=f"{view.surrogate} on {len(fitted.y)} completed trials of {view.name}")
-    for column in ("rank", *view.domains, f"{view.objective} mean", "std"):
-        table.add_column(column, justify="right")
-    for rank, p in enumerate(tops, 1):
-        table.add_row(str(rank), *(f"{p.mixture[d]:.3f}" for d in view.domains),
-                      _fmt(p.mean), _fmt(p.std))
-    console = Console()
-    console.print(table)
-    console.print("std: sd of a new training run of that mixture (model uncertainty and run noise)")
-    console.print(diag.summary() if diag is not None else "LOO: fewer than 3 completed trials")
+    print_table(predict_table(view, tops, len(fitted.y)), wide=wide)
+    typer.echo("std: sd of a new training run of that mixture (model uncertainty and run noise)")
+    for line in loo_lines(diag, len(fitted.y), logged):
+        typer.echo(line)
 
 
 @app.command("report")
@@ -322,18 +311,38 @@ def compare(
     fmt: Annotated[str, typer.Option("--format", help="table, markdown, latex or csv.")] =
     "table",
     trials: Annotated[bool, typer.Option("--trials", help="Also the per-trial tables.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object (not --format).")] =
+    False,
+    wide: WideOpt = False,
     tracking_uri: TrackingOpt = None,
 ) -> None:
     """Studies side by side: best objective, trials used, recommendations."""
-    from studies.compare import compare_studies, trials_table
+    from studies.cli.tables import from_compare
+    from studies.compare import (
+        compare_json,
+        compare_studies,
+        compare_table,
+        trial_results,
+        trials_caption,
+        trials_table,
+    )
 
     if fmt not in ("table", "markdown", "latex", "csv"):
         raise MixoptError(f"--format {fmt!r}: choose table, markdown, latex or csv")
+    if as_json and fmt != "table":
+        raise MixoptError(f"--json and --format {fmt}: give one of them")
     views = [_open(s, tracking_uri, None).view for s in studies]
     with torch_threads(1):
-        typer.echo(compare_studies(views, fmt))  # type: ignore[arg-type]
-        if trials:
-            for view in views:
+        if as_json:
+            typer.echo(json.dumps(compare_json(views, trials=trials), indent=2))
+        elif fmt == "table":  # fitted to the terminal, never cut (studies/cli/tables.py)
+            print_table(from_compare(compare_table(views, precise=False)), wide=wide)
+            for view in views if trials else []:
+                print_table(from_compare(trial_results(view, precise=False),
+                                         trials_caption(view)), wide=wide)
+        else:
+            typer.echo(compare_studies(views, fmt))  # type: ignore[arg-type]
+            for view in views if trials else []:
                 typer.echo(trials_table(view, fmt))  # type: ignore[arg-type]
 
 
