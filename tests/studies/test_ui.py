@@ -136,12 +136,14 @@ def test_browser_finds_the_trials_of_both_studies(workdir, browser):
         text = ""
         while time.time() < deadline:
             text = browser.find_element("tag name", "body").text
-            if all(name in text for name in wanted) and "objective" in text:
+            if all(name in text for name in wanted) and "matching runs" in text:
                 break
             time.sleep(1)
         missing = [name for name in wanted if name not in text]
         assert not missing, f"not on the page: {missing}\n{text[:3000]}"
-        assert "Model training" in text and "w.alpha" in text and "objective" in text
+        # The runs table of the trials only (not GenAI traces), objective and weights shown.
+        assert f"{len(wanted)} matching runs" in text, text[:3000]
+        assert "w.alpha" in text and "objective" in text
     finally:
         ui.close()
 
