@@ -20,8 +20,9 @@ Strategies (``NAME[:key=value...]``):
     gp-bo    the search policy on target rows: design (options init, design) then qLogNEI
              over the pool on a GP (option kernel); recommends after every observation.
     mf-bo    the search policy on every row: the design at the cheapest fidelity, then the
-             cost-weighted target EI on a `MultiFidelityGP` (option kernel), rounds of at most
-             `round` target-run equivalents (default 0.25); recommends after every round.
+             cost-weighted target EI on a `MultiFidelityGP` (option kernel, default ar1),
+             rounds of at most `round` target-run equivalents (default 0.25); recommends
+             after every round.
 """
 
 from __future__ import annotations
@@ -244,7 +245,7 @@ def _settings(name: str, options: dict[str, str], space: MixtureSpace, seed: int
                               surrogate_options={"kernel": options.get("kernel", "matern")},
                               seed=seed)
     return PolicySettings(space=space, design=design, n_init=n_init, seed=seed,
-                          multi_fidelity=options.get("kernel", "linear-truncated"))
+                          multi_fidelity=options.get("kernel", "ar1"))
 
 
 def check_table_strategy(spec: str, space: MixtureSpace) -> None:
