@@ -46,10 +46,10 @@ def logged_loo(client: MlflowClient, parent_run_id: str | None) -> dict[str, Any
     return out
 
 
-def loo_lines(diag: LOODiagnostics | None, trials: int,
-              logged: dict[str, Any] | None) -> list[str]:
-    """What `study predict` prints: this fit's LOO over `trials`, then the parent run's."""
-    lines = [f"this fit: {diag.summary(unit='trials')}" if diag is not None
+def loo_lines(summary: str | None, trials: int, logged: dict[str, Any] | None) -> list[str]:
+    """What `study predict` prints: this fit's LOO over `trials` (`summary`, from
+    ``LOODiagnostics.summary(unit="trials")``, None without LOO), then the parent run's."""
+    lines = [f"this fit: {summary}" if summary is not None
              else f"this fit: no LOO ({trials} completed trial(s); it needs 3)"]
     if logged is None:
         lines.append("parent run: no loo_* metrics logged")

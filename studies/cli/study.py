@@ -260,33 +260,36 @@ def predict(study: StudyArg, top: Annotated[int, typer.Option(help="Mixtures to 
             as_json: Annotated[bool, typer.Option("--json")] = False, wide: WideOpt = False,
             tracking_uri: TrackingOpt = None, workdir: WorkdirOpt = None) -> None:
     """The surrogate's top mixtures with predicted mean and std, and its LOO diagnostics
-    (this fit's, and the last ones the study logged, each with its number of trials)."""
-    from studies.analysis import fit_study
-    from studies.cli.loo_figures import logged_loo, loo_json, loo_lines
+    (this fit's, and the last ones the study logged, each with its number of trials).
+    The answer is kept in the study's folder, keyed by the trials (studies/cli/predict_cache.py)."""
+    from studies.cli import predict_cache
+    from studies.cli.loo_figures import logged_loo, loo_lines
 
     if top < 1:
         raise MixoptError(f"--top must be >= 1, got {top}")
     opened = _open(study, tracking_uri, workdir)
     view = opened.view
-    with torch_threads(1):
+    study_dir = None if opened.config is None else opened.config.study_dir
+    key = predict_cache.cache_key(view, top)
+    answer = None if study_dir is None else predict_cache.load(study_dir, key)
+    if answer is None:
         try:
-            fitted = fit_study(view)
+            answer = predict_cache.compute(view, top)
         except FitError as err:
             raise MixoptError(str(err)) from None
-        tops = fitted.top_k(top)
-        diag = fitted.loo()
+        if study_dir is not None:
+            predict_cache.save(study_dir, key, answer)
     logged = logged_loo(opened.ledger.client, view.parent_run_id)
     if as_json:
         typer.echo(json.dumps({
             "study": view.name, "surrogate": view.surrogate, "objective": view.objective,
-            "trials": len(fitted.y), "top": [p.to_json() for p in tops],
-            "loo": None if diag is None else loo_json(diag, len(fitted.y)),
+            "trials": answer["trials"], "top": answer["top"], "loo": answer["loo"],
             "logged_loo": logged,
         }, indent=2))
         return
-    print_table(predict_table(view, tops, len(fitted.y)), wide=wide)
+    print_table(predict_table(view, answer["top"], answer["trials"]), wide=wide)
     typer.echo("std: sd of a new training run of that mixture (model uncertainty and run noise)")
-    for line in loo_lines(diag, len(fitted.y), logged):
+    for line in loo_lines(answer["loo_summary"], answer["trials"], logged):
         typer.echo(line)
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import io
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from rich.console import Console
 from rich.table import Table
@@ -23,7 +23,7 @@ from studies.number_format import format_column
 from studies.trials import latest_attempts
 
 if TYPE_CHECKING:
-    from studies.analysis import Predicted, StudyView
+    from studies.analysis import StudyView
     from studies.compare import TextTable as CompareTable
 
 # A width rich never reaches: the table is laid out at its natural width (tables are not
@@ -166,11 +166,13 @@ def status_table(view: StudyView, *, wide: bool = False) -> TextTable:
                      tuple(rows))
 
 
-def predict_table(view: StudyView, tops: Sequence[Predicted], n_trials: int) -> TextTable:
-    """The surrogate's best mixtures, best first: rank, weights, predicted mean and std."""
-    means = format_column([p.mean for p in tops])
-    stds = format_column([p.std for p in tops])
-    rows = [(str(rank), *(f"{p.mixture[d]:.3f}" for d in view.domains), mean or "-", std or "-")
+def predict_table(view: StudyView, tops: Sequence[Mapping[str, Any]], n_trials: int) -> TextTable:
+    """The surrogate's best mixtures, best first (`Predicted.to_json` each): rank, weights,
+    predicted mean and std."""
+    means = format_column([p["mean"] for p in tops])
+    stds = format_column([p["std"] for p in tops])
+    rows = [(str(rank), *(f"{p['weights'].get(d, 0.0):.3f}" for d in view.domains),
+             mean or "-", std or "-")
             for rank, (p, mean, std) in enumerate(zip(tops, means, stds, strict=True), 1)]
     columns = [Column("rank", "number"), *(Column(d, "number") for d in view.domains),
                Column(f"{view.objective} mean", "number"), Column("std", "number")]
