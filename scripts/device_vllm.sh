@@ -17,6 +17,8 @@ EXT=/tmp/pyext
 OUT=${OUT:-/tmp/out}
 mkdir -p "$W" "$OUT"
 export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+# flashinfer does not travel (scripts/device_vllm_pieces.sh): vLLM's top-k/top-p sampler without it
+export VLLM_USE_FLASHINFER_SAMPLER=0
 export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
 
 install() {
