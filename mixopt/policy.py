@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-from scipy import stats
 
 from mixopt import simplex
 from mixopt.designs import DEFAULT_N_INIT, INITIAL_DESIGNS, initial_design
@@ -786,6 +785,8 @@ class SearchPolicy:
 
     def _expected_improvement(self, fitted: FittedPolicy, X: np.ndarray) -> float:
         """Best analytic expected improvement over the observed best at `X` (objective units)."""
+        from scipy import stats  # ~1 s to import: not for the CLI's commands that never ask
+
         sign = fitted.signs[0]
         mean, std = fitted.predict(X)
         best = float(np.max(sign * fitted.y))

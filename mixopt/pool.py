@@ -20,7 +20,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
 
 from mixopt.errors import MixoptError
 
@@ -121,6 +120,8 @@ def _row_of(x: np.ndarray, choices: np.ndarray) -> int:
 
 def log_expected_improvement(mean: np.ndarray, std: np.ndarray, best: float) -> np.ndarray:
     """log E[max(f - best, 0)] for f ~ N(mean, std^2), elementwise, stable far below `best`."""
+    from scipy import special  # ~1 s to import: not at `import mixopt.policy` (the CLI's start)
+
     std = np.maximum(np.asarray(std, dtype=float), 1e-12)
     z = (np.asarray(mean, dtype=float) - best) / std
     # h(z) = z Phi(z) + phi(z); for z << 0 use h(z) ~ phi(z) / z^2 (Mills ratio), in logs.

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from scipy.stats import qmc
 
 from mixopt.errors import MixtureError
 from mixopt.mixture import SUM_TOLERANCE, MixtureSpace
@@ -91,9 +90,11 @@ def sample(
         raise MixtureError(f"unknown sampling method {method!r}; choose 'dirichlet' or 'sobol'")
     kept: list[np.ndarray] = []
     have, draws = 0, 0
-    sobol = (
-        qmc.Sobol(d=space.dim, scramble=True, seed=rng) if method == "sobol" else None
-    )
+    sobol = None
+    if method == "sobol":
+        from scipy.stats import qmc  # ~1 s to import: only designs that use it pay for it
+
+        sobol = qmc.Sobol(d=space.dim, scramble=True, seed=rng)
     while have < n and draws < 50:
         m = max(2 * (n - have), 64)
         if sobol is not None:

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from mixopt.errors import FitError
 from mixopt.surrogates.base import Prediction, Surrogate
@@ -104,6 +103,8 @@ def loo(
     if np.ptp(mean) == 0 or np.ptp(y) == 0:
         rho = float("nan")  # a rank correlation with a constant is undefined
     else:
+        from scipy import stats  # ~1 s to import: only when a LOO is computed
+
         rho = float(stats.spearmanr(mean, y).statistic)
     coverage = float(np.mean(np.abs(y - mean) <= Z90 * std))
     return LOODiagnostics(
