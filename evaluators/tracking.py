@@ -1,9 +1,11 @@
 """Logging an `EvalResult` to an MLflow run, through `MlflowClient` with an explicit run id.
 
-Metric names: ``eval.<benchmark>.<metric>`` (the score), ``eval.<benchmark>.<metric>_stderr``,
-``eval.<benchmark>.n``, ``eval.<benchmark>.n_skipped``, ``eval.<benchmark>.format_rate`` and
-``eval.<objective>`` (``eval.in_score``...), all at the checkpoint's step (0 when unknown), so
-the checkpoints of one run form curves.
+Metric names are the ones a score has everywhere else (``outcome.json``'s metrics, the
+trial's run, ``study status --json``, ``eval.objective.metric``): ``<benchmark>`` (its score),
+``<benchmark>.stderr``, ``<benchmark>.n``, ``<benchmark>.n_skipped``, ``<benchmark>.format_rate``
+and the aggregates ``in_score`` / ``out_score``, all at the checkpoint's step (0 when unknown),
+so the checkpoints of one run form curves of the very metric a study reads. (Until 2026-12-07
+they were logged a second time under ``eval.<benchmark>.<metric>`` and ``eval.<aggregate>``.)
 """
 
 from __future__ import annotations
@@ -15,22 +17,18 @@ from mlflow.tracking import MlflowClient
 
 from evaluators.result import EvalResult
 
-PREFIX = "eval"
-
-
 def eval_metrics(result: EvalResult) -> dict[str, float]:
     """The metrics of ``result`` by MLflow name (see the module docstring)."""
     metrics: dict[str, float] = {}
     for name, score in result.benchmarks.items():
-        base = f"{PREFIX}.{name}"
-        metrics[f"{base}.{score.metric}"] = score.score
+        metrics[name] = score.score
         if score.stderr is not None:
-            metrics[f"{base}.{score.metric}_stderr"] = score.stderr
-        metrics[f"{base}.n"] = float(score.n)
-        metrics[f"{base}.n_skipped"] = float(score.n_skipped)
+            metrics[f"{name}.stderr"] = score.stderr
+        metrics[f"{name}.n"] = float(score.n)
+        metrics[f"{name}.n_skipped"] = float(score.n_skipped)
         if score.format_rate is not None:
-            metrics[f"{base}.format_rate"] = score.format_rate
-    metrics.update({f"{PREFIX}.{name}": value for name, value in result.objectives.items()})
+            metrics[f"{name}.format_rate"] = score.format_rate
+    metrics.update(result.objectives)
     return metrics
 
 

@@ -41,32 +41,34 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from sqlalchemy.exc import SQLAlchemyError
 
-from mixopt.errors import MixoptError
+from studies.ledger_schema import (  # the names are re-exported: importers use them from here
+    ATTEMPT,
+    CLASSIC_TRAINING,
+    ENDED,
+    EXPERIMENT_KIND,
+    FAILURE_KIND,
+    HANDLE,
+    INDEX,
+    OBJECTIVE_METRIC,
+    PARENT,
+    REASON,
+    ROLE,
+    SEED,
+    SOURCE,
+    STARTED,
+    STATUS,
+    STUDY,
+    WEIGHTS,
+    LedgerError,
+    trial_record,
+)
 from studies.store_location import sqlite_path
 from studies.trials import TrialRecord, TrialStatus
 from studies.ui_view import VIEW_TAG, merged_view
 
-ROLE = "mixopt.role"
-STUDY = "mixopt.study"
-INDEX = "mixopt.trial_index"
-ATTEMPT = "mixopt.attempt"
-STATUS = "mixopt.status"
-WEIGHTS = "mixopt.weights"
-HANDLE = "mixopt.handle"
-REASON = "mixopt.reason"
-FAILURE_KIND = "mixopt.failure_kind"
-SOURCE = "mixopt.source"
-SEED = "mixopt.seed"
-STARTED = "mixopt.started_at"
-ENDED = "mixopt.ended_at"
-OBJECTIVE_METRIC = "objective"
-PARENT = "mlflow.parentRunId"
 _PAGE = 1000
 ARTIFACTS_DIR = "artifacts"
 EXACT_WEIGHTS = "weights.json"
-# MLflow 3's UI opens experiments of this kind on the runs table, others on GenAI traces.
-EXPERIMENT_KIND = "mlflow.experimentKind"
-CLASSIC_TRAINING = "custom_model_development"
 STUDY_STATUSES = ("FINISHED", "FAILED", "KILLED")
 _CREATING = ".creating-"
 _MLFLOW_STATUS = {
@@ -74,10 +76,6 @@ _MLFLOW_STATUS = {
     TrialStatus.FAILED: "FAILED",
     TrialStatus.ABANDONED: "KILLED",
 }
-
-
-class LedgerError(MixoptError):
-    """The tracking store cannot be used, or holds something inconsistent."""
 
 
 class Ledger:
@@ -219,7 +217,12 @@ class Ledger:
     def mark_completed(self, run_id: str, metrics: Mapping[str, float], objective: float) -> None:
         now = int(time.time() * 1000)
         values = {**{k: float(v) for k, v in metrics.items()}, OBJECTIVE_METRIC: objective}
-        batch = [Metric(k, v, now, 0) for k, v in values.items() if math.isfinite(v)]
+        # `mixopt eval` (local/slurm trials) already logged these scores under the same names at
+        # the checkpoint's step: a second point at step 0 would draw the final score as the
+        # first point of its curve.
+        known = self.client.get_run(run_id).data.metrics
+        batch = [Metric(k, v, now, 0) for k, v in values.items() if math.isfinite(v)
+                 and not (k in known and math.isclose(known[k], v, rel_tol=1e-12, abs_tol=0.0))]
         if batch:
             self.client.log_batch(run_id, metrics=batch)
         self._end(run_id, TrialStatus.COMPLETED, "")
@@ -283,27 +286,7 @@ def rounded_weight(weight: float) -> str:
 
 
 def _record(run: Any) -> TrialRecord:
-    tags = run.data.tags
-    try:
-        status = TrialStatus(tags[STATUS])
-        metrics = dict(run.data.metrics)
-        objective = metrics.pop(OBJECTIVE_METRIC, None)
-        handle = json.loads(tags[HANDLE]) if HANDLE in tags else {}
-        return TrialRecord(
-            index=int(tags[INDEX]), attempt=int(tags[ATTEMPT]),
-            weights=json.loads(tags[WEIGHTS]), status=status, run_id=run.info.run_id,
-            seed=int(tags.get(SEED, 0)), metrics=metrics,
-            objective=objective if status is TrialStatus.COMPLETED else None,
-            reason=tags.get(REASON, ""), handle=handle,
-            started_at=float(tags[STARTED]) if STARTED in tags else None,
-            ended_at=float(tags[ENDED]) if ENDED in tags else None,
-            source=tags.get(SOURCE, "design"), failure_kind=tags.get(FAILURE_KIND, ""),
-        )
-    except (KeyError, ValueError, json.JSONDecodeError) as err:
-        raise LedgerError(
-            f"MLflow run {run.info.run_id} of study {tags.get(STUDY)!r} has a corrupt trial "
-            f"record ({type(err).__name__}: {err}); fix or delete that run"
-        ) from None
+    return trial_record(run.info.run_id, run.data.tags, run.data.metrics)
 
 
 # -- sqlite stores ---------------------------------------------------------------------------
