@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -19,6 +19,9 @@ from mixopt.errors import FitError
 from mixopt.mixture import DomainBounds, Mixture, MixtureSpace
 from mixopt.surrogates.diagnostics import LOODiagnostics, loo
 from studies.trials import TrialRecord, completed
+
+if TYPE_CHECKING:
+    from studies.config import StudyConfig
 
 # Candidates scored when looking for the top-K mixtures, and the least Euclidean distance
 # between two of them (so that the top K are not K copies of one optimum).
@@ -84,6 +87,17 @@ class StudyView:
         return surrogates.create(
             self.surrogate, self.space, seed=self.seed, **dict(self.surrogate_options)
         )
+
+
+def view_of(config: StudyConfig, trials: list[TrialRecord], parent: str | None) -> StudyView:
+    """The `StudyView` of a config and its trials."""
+    return StudyView(
+        name=config.name, domains=config.domain_names, objective=config.eval.objective.label,
+        maximize=config.eval.objective.maximize, surrogate=config.search.surrogate.name,
+        surrogate_options=dict(config.search.surrogate.options), trials=tuple(trials),
+        bounds={k: (float(lo), float(hi)) for k, (lo, hi) in config.search.bounds.items()},
+        seed=config.search.seed, parent_run_id=parent,
+    )
 
 
 @dataclass(frozen=True)

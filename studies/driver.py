@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
@@ -15,13 +14,21 @@ from pathlib import Path
 
 from mixopt.errors import MixoptError
 from studies.analysis import StudyView
-from studies.config import DEFAULT_EXPERIMENT, StudyConfig, load_study_config
+from studies.config import StudyConfig
 from studies.launchers import make_launcher
-from studies.ledger import ARTIFACTS_DIR, Ledger, sqlite_path
+from studies.ledger import ARTIFACTS_DIR, Ledger
 from studies.lock import StudyLock
+from studies.opening import StudyNotFoundError as StudyNotFoundError  # importers use it here
+from studies.opening import (
+    StudyStoreMismatchError,
+    locate_study,
+    not_found,
+    refuse_lost_store,
+    view_from_parent,
+)
 from studies.orchestrator import Orchestrator, StudyOutcome, StudyProgress, view_of
 from studies.recover import recording_attempts, unrecorded_attempts
-from studies.resume_check import DIRECTION_TAG, OBJECTIVE_TAG, as_configured, check_resume
+from studies.resume_check import as_configured, check_resume
 from studies.stop_signals import sigterm_as_interrupt
 from studies.trial_files import prepare_trial
 from studies.trials import TrialRecord, completed
@@ -30,33 +37,11 @@ LOCK_FILE = "driver.lock"
 WARM_START_TAG = "mixopt.warm_start_from"
 
 
-class StudyNotFoundError(MixoptError):
-    """No study of that name or path."""
-
-
-class StudyStoreMismatchError(MixoptError):
-    """The study's folder and its tracking store disagree (the store lost the study)."""
-
-
 def ledger_of(config: StudyConfig) -> Ledger:
     """The study's ledger; its runs keep their artifacts in ``<study dir>/artifacts``."""
     config.study_dir.mkdir(parents=True, exist_ok=True)
     return Ledger(config.tracking_uri, config.tracking.experiment, config.name,
                   artifact_root=config.study_dir / ARTIFACTS_DIR)
-
-
-def study_files_on_disk(config: StudyConfig) -> list[str]:
-    """What a study that has run leaves in its folder: trial folders, study.json,
-    recommendation.json (names, for a message); empty for a study that never ran."""
-    folder = config.study_dir
-    found = []
-    trials = folder / "trials"
-    if trials.is_dir():
-        n = sum(1 for p in trials.iterdir() if p.is_dir())
-        if n:
-            found.append(f"{n} trial folder(s)")
-    found += [name for name in ("study.json", "recommendation.json") if (folder / name).is_file()]
-    return found
 
 
 def check_store_knows_study(config: StudyConfig, ledger: Ledger) -> None:
@@ -76,18 +61,6 @@ def check_store_knows_study(config: StudyConfig, ledger: Ledger) -> None:
             f"{len(unknown)} trial folder(s) in {config.study_dir / 'trials'} "
             f"({', '.join(unknown[:3])}{', ...' if len(unknown) > 3 else ''}); add them with "
             "`mixopt study recover CONFIG`")
-
-
-def refuse_lost_store(config: StudyConfig, uri: str) -> None:
-    """Raise `StudyStoreMismatchError` if the study's folder holds what a run leaves."""
-    found = study_files_on_disk(config)
-    if found:
-        raise StudyStoreMismatchError(
-            f"study {config.name!r}: {config.study_dir} holds {', '.join(found)} but the "
-            f"MLflow store {uri} (experiment {config.tracking.experiment!r}) "
-            "knows no such study (store deleted, truncated or replaced?); rebuild its "
-            "completed trials from the folder with `mixopt study recover CONFIG`, or move the "
-            "folder away to start afresh")
 
 
 def warm_start_trials(config: StudyConfig, others: list[str]) -> list[TrialRecord]:
@@ -173,56 +146,25 @@ class OpenedStudy:
 
 def open_study(study: str, *, tracking_uri: str | None = None, experiment: str | None = None,
                workdir: Path | None = None) -> OpenedStudy:
-    """A study from a config path (``*.yaml``) or a study name in the tracking store.
+    """A study from a config path (``*.yaml``) or a study name in the tracking store, through
+    MLflow's client (`studies.opening.read_study` reads a sqlite store without it).
 
     Raises:
         StudyConfigError: a config path with errors.
         StudyNotFoundError: no such study in the store, or a name without a store.
     """
-    path = Path(study)
-    if path.suffix in (".yaml", ".yml") or path.is_file():
-        if not path.is_file():
-            raise StudyNotFoundError(f"{path}: no such study file")
-        config = load_study_config(path, workdir=workdir)
-        if tracking_uri is None and not config.study_dir.exists():
-            raise StudyNotFoundError(
-                f"study {config.name!r} has not run yet (no {config.study_dir}); "
-                f"start it with: mixopt study run {path}")
-        uri = tracking_uri or config.tracking_uri
-        db = sqlite_path(uri)
-        if db is not None and not db.exists():  # say so rather than create an empty store
-            refuse_lost_store(config, uri)
-            raise StudyNotFoundError(f"study {config.name!r} has no store yet ({db}); "
-                                     f"start it with: mixopt study run {path}")
-        ledger = Ledger(uri, experiment or config.tracking.experiment, config.name)
-        parent = ledger.find_study_run()
+    target = locate_study(study, tracking_uri=tracking_uri, experiment=experiment,
+                          workdir=workdir)
+    ledger = Ledger(target.uri, target.experiment, target.name)
+    parent = ledger.find_study_run()
+    config = target.config
+    if config is not None:
         if parent is None:
-            refuse_lost_store(config, uri)
+            refuse_lost_store(config, target.uri)
         trials = as_configured(config, ledger.trials())  # an edited objective, not yet run
         return OpenedStudy(view_of(config, trials, parent), ledger, config)
-    uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
-    if uri is None:
-        raise StudyNotFoundError(
-            f"{study!r} is not a study file; to open a study by name give --tracking-uri "
-            "(or set MLFLOW_TRACKING_URI)")
-    ledger = Ledger(uri, experiment or DEFAULT_EXPERIMENT, study)
-    parent = ledger.find_study_run()
     if parent is None:
-        raise StudyNotFoundError(f"no study named {study!r} in {uri} "
-                                 f"(experiment {experiment or DEFAULT_EXPERIMENT!r})")
+        raise not_found(target)
     run = ledger.client.get_run(parent)
-    params, tags = run.data.params, run.data.tags
-    try:
-        view = StudyView(  # a resume with a changed objective records it in tags (params stay)
-            name=study, domains=tuple(params["domains"].split(",")),
-            objective=tags.get(OBJECTIVE_TAG, params["objective"]),
-            maximize=tags.get(DIRECTION_TAG, params["direction"]) == "maximize",
-            surrogate=params["surrogate"],
-            surrogate_options=json.loads(params.get("surrogate_options", "{}")),
-            trials=tuple(ledger.trials()),
-            bounds={k: tuple(v) for k, v in json.loads(params.get("bounds", "{}")).items()},
-            seed=int(params.get("seed", 0)), parent_run_id=parent)
-    except (KeyError, ValueError) as err:
-        raise StudyNotFoundError(f"study {study!r} in {uri}: its parent run lacks the "
-                                 f"study parameters ({err})") from None
+    view = view_from_parent(target, run.data.params, run.data.tags, ledger.trials(), parent)
     return OpenedStudy(view, ledger, None)

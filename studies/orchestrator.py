@@ -30,16 +30,16 @@ from mixopt.policy import (
     SearchPolicy,
     Stopping,
 )
-from studies.analysis import Predicted, StudyView
+from studies.analysis import Predicted, view_of
 from studies.config import StudyConfig
 from studies.launchers.base import Launcher, Poll, TrialSpec
 from studies.ledger import Ledger, LedgerError
+from studies.ledger_schema import RECOMMENDATION_TAG
 from studies.lock import StudyLock
 from studies.trials import TrialRecord, TrialStatus, completed, latest_attempts
 
 RECOMMENDATION_FILE = "recommendation.json"
 IDLE_ROUNDS_TAG = "mixopt.idle_rounds"
-RECOMMENDATION_TAG = "mixopt.recommendation"
 RECOMMENDATION_RULE_TAG = "mixopt.recommendation_rule"
 # A trial's `source` (ledger tag, `study status`) by the kind of proposal that made it; the
 # acquisition's choice keeps the name studies have always recorded.
@@ -70,17 +70,6 @@ class StudyOutcome:
     best_observed: TrialRecord | None
     stopped_early: bool = False
     notes: list[str] = field(default_factory=list)
-
-
-def view_of(config: StudyConfig, trials: list[TrialRecord], parent: str | None) -> StudyView:
-    """The `StudyView` of a config and its trials."""
-    return StudyView(
-        name=config.name, domains=config.domain_names, objective=config.eval.objective.label,
-        maximize=config.eval.objective.maximize, surrogate=config.search.surrogate.name,
-        surrogate_options=dict(config.search.surrogate.options), trials=tuple(trials),
-        bounds={k: (float(lo), float(hi)) for k, (lo, hi) in config.search.bounds.items()},
-        seed=config.search.seed, parent_run_id=parent,
-    )
 
 
 def policy_settings(config: StudyConfig) -> PolicySettings:

@@ -23,7 +23,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -31,8 +31,11 @@ from mixopt.errors import MixoptError
 from rlvr.atomic_write import write_text_atomic
 from studies.config import StudyConfig
 from studies.launchers.base import TrialSpec
-from studies.ledger import ENDED, SOURCE, Ledger
+from studies.ledger_schema import ENDED, SOURCE
 from studies.trials import TrialRecord, TrialStatus
+
+if TYPE_CHECKING:  # MLflow's import takes seconds: `study status` (unrecorded_attempts) needs none
+    from studies.ledger import Ledger
 
 ATTEMPT_FILE = "attempt.json"
 RECOVERED_FROM = "mixopt.recovered_from"

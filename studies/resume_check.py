@@ -33,16 +33,16 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
-
-from mlflow.entities import Metric
-from mlflow.exceptions import MlflowException
+from typing import TYPE_CHECKING, Any
 
 from mixopt.errors import MixoptError
 from rlvr.atomic_write import write_text_atomic
 from studies.config import StudyConfig
-from studies.ledger import OBJECTIVE_METRIC, Ledger
+from studies.ledger_schema import OBJECTIVE_METRIC
 from studies.trials import TrialRecord, TrialStatus
+
+if TYPE_CHECKING:  # MLflow's import takes seconds: `study status` (as_configured) needs none
+    from studies.ledger import Ledger
 
 STUDY_FILE = "study.json"
 OBJECTIVE_TAG = "mixopt.objective"
@@ -85,6 +85,8 @@ def stored_config(config: StudyConfig, ledger: Ledger, parent: str) -> dict[str,
     if path.is_file():
         text = path.read_text(encoding="utf-8")
     else:
+        from mlflow.exceptions import MlflowException
+
         try:
             with tempfile.TemporaryDirectory() as tmp:
                 text = Path(ledger.client.download_artifacts(parent, STUDY_FILE, tmp)) \
@@ -209,6 +211,8 @@ def _recompute_objectives(config: StudyConfig, ledger: Ledger, parent: str,
         raise ResumeRefusedError(
             f"study {config.name!r}: the objective changed ({what}) but " + "; ".join(missing)
             + "; restore the objective, or run it as a new study")
+    from mlflow.entities import Metric
+
     now = int(time.time() * 1000)
     for run_id, value in values.items():
         ledger.client.log_batch(run_id, metrics=[Metric(OBJECTIVE_METRIC, value, now, 0)])

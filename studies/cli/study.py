@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -26,6 +27,7 @@ from mixopt.errors import FitError, MixoptError
 from mixopt.threads import torch_threads
 from rlvr.progress import PlainProgress
 from studies.cli.tables import predict_table, print_table, status_table
+from studies.ledger_schema import RECOMMENDATION_TAG
 from studies.trials import latest_attempts
 
 if TYPE_CHECKING:  # the study modules import MLflow and SciPy: in the commands, not at start
@@ -213,18 +215,32 @@ def status_json(view: StudyView, recommendation: dict[str, Any] | None = None) -
     }
 
 
-def _last_recommendation(opened: OpenedStudy) -> dict[str, Any] | None:
+def _recommendation(parent_tags: Mapping[str, str]) -> dict[str, Any] | None:
     """The recommendation the study's last run ended with (its parent run's tag), or None."""
-    from studies.orchestrator import RECOMMENDATION_TAG
-
-    parent = opened.view.parent_run_id
-    if parent is None:
-        return None
-    text = opened.ledger.client.get_run(parent).data.tags.get(RECOMMENDATION_TAG)
+    text = parent_tags.get(RECOMMENDATION_TAG)
     try:
         return None if text is None else json.loads(text)
     except json.JSONDecodeError:  # cut at the tag's length limit: recommendation.json has it
         return None
+
+
+def _status_of(study: str, tracking_uri: str | None, workdir: Path | None
+               ) -> tuple[StudyView, StudyConfig | None, dict[str, Any] | None]:
+    """The study's view, config and last recommendation: read from a sqlite store without
+    MLflow (studies/opening.py: seconds faster), through MLflow's client where that reader
+    is not sure."""
+    from studies.opening import read_study
+
+    try:
+        read = read_study(study, tracking_uri=tracking_uri, workdir=workdir)
+    except OSError as err:
+        raise MixoptError(f"{study}: {err}") from None
+    if read is not None:
+        return read.view, read.config, _recommendation(read.parent_tags)
+    opened = _open(study, tracking_uri, workdir)
+    parent = opened.view.parent_run_id
+    tags = {} if parent is None else opened.ledger.client.get_run(parent).data.tags
+    return opened.view, opened.config, _recommendation(tags)
 
 
 @app.command("status")
@@ -232,8 +248,15 @@ def status(study: StudyArg, as_json: Annotated[bool, typer.Option("--json")] = F
            wide: WideOpt = False, tracking_uri: TrackingOpt = None,
            workdir: WorkdirOpt = None) -> None:
     """One row per trial: index, status, weights, objective."""
-    opened = _open(study, tracking_uri, workdir)
-    view, rec = opened.view, _last_recommendation(opened)
+    from studies.recover import unrecorded_attempts
+
+    view, config, rec = _status_of(study, tracking_uri, workdir)
+    unknown = [] if config is None else unrecorded_attempts(config, list(view.trials))
+    if unknown:  # the store lost some trials: `run` refuses until they are recovered
+        typer.secho(f"warning: the store has no run of {len(unknown)} trial folder(s) in "
+                    f"{config.study_dir / 'trials'} ({', '.join(unknown[:3])}"
+                    f"{', ...' if len(unknown) > 3 else ''}); add them with "
+                    "`mixopt study recover CONFIG`", fg=typer.colors.YELLOW, err=True)
     if as_json:
         typer.echo(json.dumps(status_json(view, rec), indent=2))
         return
