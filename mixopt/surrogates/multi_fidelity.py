@@ -18,9 +18,10 @@ Kernels (``kernel=``):
         the observed fidelity levels ``s_1 < s_2 < ...``: a `GPSurrogate` (BoTorch
         `SingleTaskGP`) on the lowest level, then ``f_l(x) = a_l + b_l f_{l-1}(x) +
         delta_l(x)`` with `a_l`, `b_l` by least squares (``b_l = 1`` below 5 rows) and a GP
-        `delta_l` on the residuals (from 3 rows). An unobserved target is predicted as the
-        highest observed level, its sd widened by the spread of that level's values (the
-        unknown offset). Only observed levels and the target can be predicted.
+        `delta_l` on the residuals (from 2 rows; one row is matched by `a_l` alone). An
+        unobserved target is predicted as the highest observed level, its sd widened by the
+        spread of that level's values (the unknown offset). Only observed levels and the
+        target can be predicted.
 
 Outcomes are standardized over all fidelities; predictions are in the units of `y`, higher
 is better (callers negate a minimized metric). Hyperparameters by MAP (`fit_gpytorch_mll`).
@@ -53,6 +54,11 @@ _LEVEL_TOL = 1e-9
 # The scale b of a level is fitted from this many rows on (fewer: b = 1, offset only); a
 # slope from 3 or 4 targets swung the RegMix ranking (measured, 60 proxies + 3 targets).
 _MIN_ROWS_FOR_SCALE = 5
+# A level's discrepancy GP is fitted from this many rows on. With fewer, two target runs
+# were predicted as "the proxy plus one offset", each off its own observed value by half
+# their difference: on RegMix the policy recommended a row whose 60M run it had seen score
+# 0.03 below another observed 60M run (measured, docs/PERFORMANCE.md).
+_MIN_ROWS_FOR_DELTA = 2
 
 
 class MultiFidelityGP:
@@ -299,7 +305,7 @@ class _AR1:
             else:
                 b, a = 1.0, float(np.mean(y[rows] - prev))
             resid = y[rows] - a - b * prev
-            delta = self._gp(X[rows], resid) if rows.sum() >= 3 else None
+            delta = self._gp(X[rows], resid) if rows.sum() >= _MIN_ROWS_FOR_DELTA else None
             self.links.append((float(a), float(b), delta, float(np.var(resid))))
         top = np.abs(s - levels[-1]) < _LEVEL_TOL
         self.top_spread = float(np.std(y[top])) if top.sum() > 1 else float(np.std(y))

@@ -102,3 +102,19 @@ def test_ar1_predicts_an_unobserved_target_from_proxies_with_a_wider_sd() -> Non
     assert np.all(at_target.std > at_proxy.std)  # the offset to the target is unknown
     with pytest.raises(FitError, match=r"fidelity 0\.5 was not observed"):
         model.predict(X_test, 0.5)
+
+
+def test_ar1_honours_two_target_runs_that_disagree_with_their_proxies() -> None:
+    # Two target runs whose order is the reverse of their proxies' (as RegMix's top 1M rows
+    # are at 60M): the target prediction must follow the target runs, not one offset.
+    X_low = simplex.sample(20, SPACE, np.random.default_rng(9), method="sobol")
+    A, B = np.array([[0.5, 0.3, 0.2]]), np.array([[0.3, 0.4, 0.3]])
+    X = np.vstack([X_low, A, B])
+    s = np.r_[np.full(20, PROXY), 1.0, 1.0]
+    y_target = proxy(np.vstack([A, B])) + 2.0 + np.r_[-0.2, 0.2]
+    model = MultiFidelityGP(SPACE, seed=0, kernel="ar1")
+    model.fit(X, s, np.r_[proxy(X_low), y_target])
+    assert proxy(A)[0] > proxy(B)[0] and y_target[0] < y_target[1]
+    at_target = model.predict(np.vstack([A, B]), 1.0)
+    np.testing.assert_allclose(at_target.mean, y_target, atol=0.05)
+    assert at_target.mean[1] > at_target.mean[0]
