@@ -139,20 +139,22 @@ class ReadStudy:
     config: StudyConfig | None
     parent_tags: Mapping[str, str] = field(default_factory=dict)
     parent_metrics: Mapping[str, float] = field(default_factory=dict)
+    parent_history: Mapping[str, list[tuple[int, float]]] = field(default_factory=dict)
 
 
-def read_study(study: str, *, tracking_uri: str | None = None,
-               workdir: Path | None = None) -> ReadStudy | None:
+def read_study(study: str, *, tracking_uri: str | None = None, workdir: Path | None = None,
+               parent_history: Sequence[str] = ()) -> ReadStudy | None:
     """`study` as `studies.driver.open_study` would open it, read from its sqlite store
-    directly; None where the store cannot be read so (`studies.store_reader`) or holds no such
-    study (then `open_study` says why or creates what it creates).
+    directly (with the ``(step, value)`` history of the parent run's metrics `parent_history`);
+    None where the store cannot be read so (`studies.store_reader`) or holds no such study
+    (then `open_study` says why or creates what it creates).
 
     Raises:
         what `locate_study` raises; StudyStoreMismatchError: the store does not know a study
             whose folder holds trials; LedgerError: a corrupt trial record.
     """
     target = locate_study(study, tracking_uri=tracking_uri, workdir=workdir)
-    stored = read_stored_study(target.uri, target.experiment, target.name)
+    stored = read_stored_study(target.uri, target.experiment, target.name, parent_history)
     if stored is None:
         return None
     if stored.parent is None:
@@ -166,4 +168,4 @@ def read_study(study: str, *, tracking_uri: str | None = None,
     else:
         view = view_from_parent(target, parent.params, parent.tags, stored.trials,
                                 parent.run_id)
-    return ReadStudy(view, target.config, parent.tags, parent.metrics)
+    return ReadStudy(view, target.config, parent.tags, parent.metrics, parent.history)

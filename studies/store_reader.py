@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 
@@ -43,12 +43,15 @@ _RUNS = (
 
 @dataclass(frozen=True)
 class StoredRun:
-    """One run's id, tags, params and latest metrics (NaN where MLflow has NaN)."""
+    """One run's id, tags, params and latest metrics (NaN where MLflow has NaN); `history`:
+    the ``(step, value)`` points of the metrics asked for, in ``get_metric_history``'s order
+    (timestamp, step, value)."""
 
     run_id: str
     tags: Mapping[str, str] = field(default_factory=dict)
     params: Mapping[str, str] = field(default_factory=dict)
     metrics: Mapping[str, float] = field(default_factory=dict)
+    history: Mapping[str, list[tuple[int, float]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -83,10 +86,12 @@ def verified_store(tracking_uri: str) -> Path | None:
     return db if revision == [(expected,)] else None
 
 
-def read_stored_study(tracking_uri: str, experiment: str, study: str) -> StoredStudy | None:
-    """The parent run and trials of `study` in `experiment` of the store `tracking_uri`; None
-    where this reader is not sure to read what MLflow's client reads (`verified_store`), or
-    the experiment is missing or not yet marked for the UI (the client creates or marks it).
+def read_stored_study(tracking_uri: str, experiment: str, study: str,
+                      parent_history: Sequence[str] = ()) -> StoredStudy | None:
+    """The parent run (with the history of its metrics `parent_history`) and trials of `study`
+    in `experiment` of the store `tracking_uri`; None where this reader is not sure to read
+    what MLflow's client reads (`verified_store`), or the experiment is missing or not yet
+    marked for the UI (the client creates or marks it).
 
     Raises:
         LedgerError: a trial run with a corrupt record (as `studies.ledger.Ledger.trials`).
@@ -108,6 +113,9 @@ def read_stored_study(tracking_uri: str, experiment: str, study: str) -> StoredS
                 return None
             parents = _runs(conn, experiment_id, "study", study)
             trials = _runs(conn, experiment_id, "trial", study)
+            if parents and parent_history:
+                parents[0] = replace(parents[0], history=_history(conn, parents[0].run_id,
+                                                                  parent_history))
     except sqlite3.Error:
         return None
     records = [trial_record(r.run_id, r.tags, r.metrics) for r in trials]
@@ -117,6 +125,17 @@ def read_stored_study(tracking_uri: str, experiment: str, study: str) -> StoredS
 
 def _connect(db: Path) -> sqlite3.Connection:
     return sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30, isolation_level=None)
+
+
+def _history(conn: sqlite3.Connection, run_id: str, keys: Sequence[str]
+             ) -> dict[str, list[tuple[int, float]]]:
+    history: dict[str, list[tuple[int, float]]] = {key: [] for key in keys}
+    for key in keys:
+        for step, value, is_nan in conn.execute(
+                "SELECT step, value, is_nan FROM metrics WHERE run_uuid = ? AND key = ?"
+                " ORDER BY timestamp, step, value", (run_id, key)):
+            history[key].append((int(step), float("nan") if is_nan else float(value)))
+    return history
 
 
 def _runs(conn: sqlite3.Connection, experiment_id: int, role: str, study: str

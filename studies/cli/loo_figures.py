@@ -9,6 +9,7 @@ whenever trials completed after the last round: both are shown with their trial 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -29,20 +30,26 @@ def loo_json(diag: LOODiagnostics, trials: int) -> dict[str, Any]:
 
 
 def logged_loo(client: MlflowClient, parent_run_id: str | None) -> dict[str, Any] | None:
-    """The study's last logged LOO metrics: ``{"trials": step, "rmse": ..., ...}`` (a metric
-    missing at that step is None), or None when the study logged none."""
+    """The study's last logged LOO metrics (`last_logged`) read through MLflow's client."""
     if parent_run_id is None:
         return None
-    histories = {key: client.get_metric_history(parent_run_id, metric)
-                 for metric, key in LOGGED.items()}
-    steps = [m.step for history in histories.values() for m in history]
+    return last_logged({metric: [(m.step, m.value) for m in
+                                 client.get_metric_history(parent_run_id, metric)]
+                        for metric in LOGGED})
+
+
+def last_logged(history: Mapping[str, Sequence[tuple[int, float]]]) -> dict[str, Any] | None:
+    """The last logged LOO metrics of the parent run's `history` (metric -> ``(step,
+    value)`` points in MLflow's order): ``{"trials": step, "rmse": ..., ...}`` (a metric
+    missing at that step is None), or None when the study logged none."""
+    steps = [step for metric in LOGGED for step, _ in history.get(metric, [])]
     if not steps:
         return None
     last = max(steps)
     out: dict[str, Any] = {"trials": last}
-    for key, history in histories.items():
-        at_last = [m for m in history if m.step == last]
-        out[key] = at_last[-1].value if at_last else None
+    for metric, key in LOGGED.items():
+        at_last = [value for step, value in history.get(metric, []) if step == last]
+        out[key] = at_last[-1] if at_last else None
     return out
 
 

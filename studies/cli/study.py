@@ -286,13 +286,24 @@ def predict(study: StudyArg, top: Annotated[int, typer.Option(help="Mixtures to 
     (this fit's, and the last ones the study logged, each with its number of trials).
     The answer is kept in the study's folder, keyed by the trials (studies/cli/predict_cache.py)."""
     from studies.cli import predict_cache
-    from studies.cli.loo_figures import logged_loo, loo_lines
+    from studies.cli.loo_figures import LOGGED, last_logged, logged_loo, loo_lines
+    from studies.opening import read_study
 
     if top < 1:
         raise MixoptError(f"--top must be >= 1, got {top}")
-    opened = _open(study, tracking_uri, workdir)
-    view = opened.view
-    study_dir = None if opened.config is None else opened.config.study_dir
+    try:  # without MLflow where the store allows it, as status (a cached answer: ~1 s)
+        read = read_study(study, tracking_uri=tracking_uri, workdir=workdir,
+                          parent_history=tuple(LOGGED))
+    except OSError as err:
+        raise MixoptError(f"{study}: {err}") from None
+    if read is not None:
+        view, config = read.view, read.config
+        logged = last_logged(read.parent_history)
+    else:
+        opened = _open(study, tracking_uri, workdir)
+        view, config = opened.view, opened.config
+        logged = logged_loo(opened.ledger.client, view.parent_run_id)
+    study_dir = None if config is None else config.study_dir
     key = predict_cache.cache_key(view, top)
     answer = None if study_dir is None else predict_cache.load(study_dir, key)
     if answer is None:
@@ -302,7 +313,6 @@ def predict(study: StudyArg, top: Annotated[int, typer.Option(help="Mixtures to 
             raise MixoptError(str(err)) from None
         if study_dir is not None:
             predict_cache.save(study_dir, key, answer)
-    logged = logged_loo(opened.ledger.client, view.parent_run_id)
     if as_json:
         typer.echo(json.dumps({
             "study": view.name, "surrogate": view.surrogate, "objective": view.objective,

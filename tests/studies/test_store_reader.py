@@ -3,6 +3,7 @@ without MLflow is what MLflow's client reads, and `study status` prints the same
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 from contextlib import closing
@@ -30,7 +31,7 @@ def study(tmp_path_factory):
     state.mkdir()
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MIXOPT_TEST_STATE", str(state))
-        path = function_study(tmp, target="tests.studies.targets:flaky_surface", max_trials=4,
+        path = function_study(tmp, target="tests.studies.targets:flaky_surface", max_trials=6,
                               parallelism=1, batch_size=1)
         config = load_study_config(path)
         run_study(config, poll_interval_s=0.01)
@@ -40,8 +41,13 @@ def study(tmp_path_factory):
 def test_the_reader_reads_what_the_client_reads(study):
     _, config = study
     ledger = ledger_of(config)
-    stored = read_stored_study(config.tracking_uri, config.tracking.experiment, config.name)
+    stored = read_stored_study(config.tracking_uri, config.tracking.experiment, config.name,
+                               parent_history=("loo_rmse", "loo_spearman", "no_such_metric"))
     assert stored is not None and stored.parent is not None
+    for metric, points in stored.parent.history.items():
+        assert points == [(m.step, m.value) for m in
+                          ledger.client.get_metric_history(stored.parent.run_id, metric)]
+    assert stored.parent.history["loo_rmse"]  # logged each proposal round
     assert stored.parent.run_id == ledger.find_study_run()
     run = ledger.client.get_run(stored.parent.run_id)
     assert dict(stored.parent.tags) == run.data.tags
@@ -88,6 +94,18 @@ def test_status_prints_the_same_without_and_with_mlflows_client(study, monkeypat
     slow = [_invoke(*argv) for argv in variants]
     assert fast == slow
     assert "recommended mixture" in fast[0] and '"attempt": 1' in fast[1]  # retries shown
+
+
+def test_predict_prints_the_same_without_and_with_mlflows_client(study, monkeypatch):
+    path, _ = study
+    argv = ["study", "predict", str(path), "--json", "--top", "2"]
+    with monkeypatch.context() as mp:
+        mp.setattr("studies.driver.open_study", lambda *args, **kwargs: 1 / 0)
+        fast = [_invoke(*argv), _invoke(*argv[:-3])]
+    monkeypatch.setattr("studies.opening.read_study", lambda *args, **kwargs: None)
+    slow = [_invoke(*argv), _invoke(*argv[:-3])]
+    assert fast == slow
+    assert json.loads(fast[0])["logged_loo"]["rmse"] is not None
 
 
 def test_a_store_it_does_not_know_goes_to_the_client(study, tmp_path, monkeypatch):
