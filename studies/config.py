@@ -12,6 +12,7 @@ Sections: ``name``, ``domains`` (registry names or inline domain definitions), `
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -95,6 +96,107 @@ class StoppingRule(BaseModel):
     rounds: PositiveInt = Field(default=2, description="Consecutive idle rounds that stop.")
 
 
+# A checkpoint's MLflow step is its fraction of the budget in thousandths (`studies.checkpoints`).
+CHECKPOINT_STEPS = 1000
+
+
+class FidelitySettings(BaseModel):
+    """Checkpoint fidelity: every trial is evaluated at these fractions of its budget."""
+
+    model_config = _CONFIG
+
+    checkpoints: tuple[Real, ...] = Field(
+        min_length=2, description="Increasing fractions of the training budget in (0, 1] at "
+        "which a trial is evaluated, ending with 1.0 (the full run), e.g. [0.25, 0.5, 1.0]; "
+        "at most thousandths (a checkpoint's MLflow step is its fraction x 1000).")
+    kernel: Literal["ar1", "linear-truncated", "product"] = Field(
+        default="ar1", description="Kernel of the multi-fidelity GP fitted to every "
+        "checkpoint (mixopt.surrogates.multi_fidelity).")
+
+    @field_validator("checkpoints")
+    @classmethod
+    def _fractions(cls, checkpoints: tuple[float, ...]) -> tuple[float, ...]:
+        problems = []
+        if any(not 0 < f <= 1 for f in checkpoints):
+            problems.append("every fraction must lie in (0, 1]")
+        if any(b <= a for a, b in itertools.pairwise(checkpoints)):
+            problems.append("fractions must increase")
+        if checkpoints and checkpoints[-1] != 1.0:
+            problems.append("the last checkpoint must be 1.0 (the full budget)")
+        steps = [f * CHECKPOINT_STEPS for f in checkpoints]
+        if any(abs(s - round(s)) > 1e-9 for s in steps):
+            problems.append("fractions are given in thousandths at most (e.g. 0.125)")
+        if problems:
+            raise ValueError("; ".join(problems) + f", got {list(checkpoints)}")
+        return checkpoints
+
+
+class _RuleSettings(BaseModel):
+    model_config = _CONFIG
+
+    min_progression: Real = Field(
+        default=0.0, description="Never stop a trial before this fraction of its budget.")
+    max_progression: Real | None = Field(
+        default=None, description="Never stop a trial after this fraction (None: any time).")
+
+    def build(self, maximize: bool) -> Any:
+        """The `mixopt.early_stopping` rule of these settings.
+
+        Raises:
+            MixoptError: a setting the rule refuses (all problems at once).
+        """
+        raise NotImplementedError
+
+    @model_validator(mode="after")
+    def _rule_accepts(self) -> _RuleSettings:
+        try:
+            self.build(maximize=True)
+        except MixoptError as err:
+            raise ValueError(str(err)) from None
+        return self
+
+
+class PercentileStopping(_RuleSettings):
+    """Ax's percentile rule: stop a trial in the bottom `percentile` % at its checkpoint."""
+
+    rule: Literal["percentile"]
+    percentile: Real = Field(
+        default=50.0, description="In [0, 100]: the bottom share (%) of trials at a "
+        "checkpoint that is stopped.")
+    min_curves: NonNegativeInt = Field(
+        default=5, description="Completed trials needed before any trial is stopped (also "
+        "the least number of trials compared at a checkpoint).")
+
+    def build(self, maximize: bool) -> Any:
+        from mixopt.early_stopping import PercentileRule
+
+        return PercentileRule(percentile=self.percentile, min_progression=self.min_progression,
+                              max_progression=self.max_progression,
+                              min_curves=self.min_curves, maximize=maximize)
+
+
+class PredictiveStopping(_RuleSettings):
+    """Stop a trial whose predicted full-budget value is below the incumbent's with
+    probability >= 1 - `alpha` (a GP over mixture and fraction fitted to every checkpoint)."""
+
+    rule: Literal["predictive"]
+    alpha: Real = Field(
+        default=0.05, description="In (0, 1): the accepted chance of stopping a trial that "
+        "would have beaten the incumbent.")
+    min_curves: NonNegativeInt = Field(
+        default=2, description="Completed trials needed before any trial is stopped (>= 1).")
+
+    def build(self, maximize: bool) -> Any:
+        from mixopt.early_stopping import PredictiveRule
+
+        return PredictiveRule(alpha=self.alpha, min_progression=self.min_progression,
+                              max_progression=self.max_progression,
+                              min_curves=self.min_curves, maximize=maximize)
+
+
+EarlyStopping = Annotated[PercentileStopping | PredictiveStopping, Field(discriminator="rule")]
+
+
 class SearchSettings(BaseModel):
     model_config = _CONFIG
 
@@ -130,6 +232,12 @@ class SearchSettings(BaseModel):
         description="Known sd of the objective between training runs of one mixture (seed "
         "noise), in objective units; default: inferred, never below what replicates show.",
     )
+    fidelity: FidelitySettings | None = Field(
+        default=None, description="Optional: evaluate every trial at fractions of its budget "
+        "(checkpoint observations, fitted by a multi-fidelity GP).")
+    early_stopping: EarlyStopping | None = Field(
+        default=None, description="Optional: stop hopeless trials at a checkpoint (needs "
+        "`fidelity`): {rule: percentile | predictive, ...}.")
 
 
 class Objective(BaseModel):
@@ -373,6 +481,7 @@ class StudyConfig(BaseModel):
             if not 0.0 <= lo <= hi <= 1.0:
                 problems.append(f"search.bounds.{name}: need 0 <= lower <= upper <= 1")
         problems.extend(self._surrogate_problems())
+        problems.extend(self._fidelity_problems())
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -391,6 +500,26 @@ class StudyConfig(BaseModel):
         if self.search.noise_sd is not None and "noise_var" in surrogate.options:
             problems.append("search.noise_sd: give the noise once, here or as "
                             "search.surrogate.options.noise_var")
+        return problems
+
+    def _fidelity_problems(self) -> list[str]:
+        """What checkpoint fidelity and early stopping cannot do with the rest of the config."""
+        search, problems = self.search, []
+        if search.early_stopping is not None and search.fidelity is None:
+            problems.append("search.early_stopping needs search.fidelity (the checkpoints at "
+                            "which the rule decides)")
+        if search.fidelity is None:
+            return problems
+        if self.launcher.kind != "function":
+            problems.append("search.fidelity: checkpoint evaluations need the function "
+                            "launcher for now (the local and slurm trainers do not write "
+                            "checkpoint results yet)")
+        if self.eval.secondary_objective is not None:
+            problems.append("search.fidelity: the multi-fidelity GP takes one objective "
+                            "(remove eval.secondary_objective)")
+        if search.stopping is not None:
+            problems.append("search.stopping: the expected-improvement rule does not work "
+                            "with search.fidelity yet (use search.early_stopping for trials)")
         return problems
 
     def train_job(

@@ -30,6 +30,7 @@ from mixopt.policy import (
     SearchPolicy,
     Stopping,
 )
+from mixopt.pool import CandidatePool
 from studies.analysis import Predicted, view_of
 from studies.config import StudyConfig
 from studies.launchers.base import Launcher, Poll, TrialSpec
@@ -86,7 +87,8 @@ def policy_settings(config: StudyConfig) -> PolicySettings:
         n_init=search.initial_design.n, surrogate=search.surrogate.name,
         surrogate_options=dict(search.surrogate.options),
         maximize=tuple(o.maximize for o in config.objectives), seed=search.seed,
-        batch_size=search.batch_size, noise_sd=search.noise_sd, stopping=stopping)
+        batch_size=search.batch_size, noise_sd=search.noise_sd, stopping=stopping,
+        multi_fidelity=None if search.fidelity is None else search.fidelity.kernel)
 
 
 class Orchestrator:
@@ -118,6 +120,12 @@ class Orchestrator:
         self.parent = ""
         self._active: dict[str, tuple[TrialRecord, dict[str, Any], float]] = {}
         self._stopped = False
+        self._watch = None  # checkpoints and early stopping (`studies.early_stop`)
+        if config.search.fidelity is not None:
+            from studies.early_stop import CheckpointWatch
+
+            self._watch = CheckpointWatch(config, ledger, self._trial_dir,
+                                          view_of(config, [], None).space)
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -203,12 +211,36 @@ class Orchestrator:
                     and time.time() - started > timeout:
                 self.launcher.cancel(handle)
                 poll = Poll("failed", reason=f"timed out after {timeout:g} s")
+            if self._watch is not None and self._checkpoints(record, handle, poll):
+                changed = True
+                continue
             if poll.state == "running":
                 continue
             del self._active[run_id]
             changed = True
             self._record_end(record, poll)
         return changed
+
+    def _checkpoints(self, record: TrialRecord, handle: dict[str, Any], poll: Poll) -> bool:
+        """Log the trial's new checkpoints; stop it if the early-stopping rule says so at
+        the latest (only while it runs). Returns whether it was stopped."""
+        from studies.early_stop import mark_stopped_early, stop_reason
+
+        seen, decision = self._watch.sync(record, decide=poll.state == "running")
+        for problem in self._watch.problems:
+            self._message(f"trial {record.index}: {problem}")
+        self._watch.problems.clear()
+        if decision is not None:
+            self.launcher.cancel(handle)
+            del self._active[record.run_id]
+            mark_stopped_early(self.ledger, record.run_id, decision)
+            self._log_artifacts(record)
+            self._message(f"trial {record.index} {stop_reason(decision)}")
+            return True
+        seen_by = getattr(self.launcher, "checkpoints_seen", None)
+        if seen_by is not None and seen:
+            seen_by(handle, seen)
+        return False
 
     def _record_end(self, record: TrialRecord, poll: Poll) -> None:
         objective = self.config.eval.objective
@@ -219,6 +251,8 @@ class Orchestrator:
                 poll = Poll("failed", reason=f"no objective: {str(err).strip(chr(34))}")
             else:
                 self.ledger.mark_completed(record.run_id, poll.metrics, value)
+                if self._watch is not None:  # the full run closes the curve of checkpoints
+                    self._watch.log_final(record, poll.metrics, value)
                 self._log_artifacts(record)
                 self._log_best()
                 return
@@ -237,7 +271,8 @@ class Orchestrator:
 
     def _log_artifacts(self, record: TrialRecord) -> None:
         trial_dir = self._trial_dir(record)
-        files = [trial_dir / n for n in ("job.yaml", "trial.json", "eval.json", "outcome.json")]
+        files = [trial_dir / n for n in ("job.yaml", "trial.json", "eval.json", "outcome.json",
+                                         "checkpoints.json")]
         self.ledger.log_artifacts(record.run_id, [str(f) for f in files if f.is_file()])
 
     def _fill(self, limit: int) -> bool:
@@ -285,7 +320,7 @@ class Orchestrator:
         tags = self.ledger.client.get_run(self.parent).data.tags
         idle = int(tags.get(IDLE_ROUNDS_TAG, "0"))
         history = self._history(latest + self.warm_start)
-        ask = self._policy().ask(history, k, idle_rounds=idle)
+        ask = self._policy().ask(history, k, idle_rounds=idle, pool=self._pool(latest))
         for note in ask.notes:
             self._message(note)
         step = len(history.full_fidelity())
@@ -359,8 +394,8 @@ class Orchestrator:
         view = view_of(self.config, self.ledger.trials() if trials is None else trials,
                        self.parent)
         best = view.best_observed()
-        ended = [r for r in latest_attempts(view.trials)
-                 if r.status in (TrialStatus.COMPLETED, TrialStatus.ABANDONED)]
+        ended = [r for r in latest_attempts(view.trials) if r.status in (
+            TrialStatus.COMPLETED, TrialStatus.ABANDONED, TrialStatus.STOPPED_EARLY)]
         self.on_progress(StudyProgress(
             trials_done=len(ended), trials_total=self.config.search.max_trials,
             running=tuple(sorted(r.index for r, _, _ in self._active.values())),
@@ -375,7 +410,8 @@ class Orchestrator:
         view = view_of(self.config, trials, self.parent)
         outcome = StudyOutcome(trials=trials, recommendation=None,
                                best_observed=view.best_observed(), stopped_early=self._stopped)
-        rec = self._policy().recommend(self._history(trials + self.warm_start))
+        rec = self._policy().recommend(self._history(trials + self.warm_start),
+                                       pool=self._pool(trials + self.warm_start))
         if rec is None:
             outcome.notes.append("no recommendation: no trial has completed")
         else:
@@ -393,10 +429,25 @@ class Orchestrator:
         """The search policy of the config (`mixopt.policy`)."""
         return SearchPolicy(policy_settings(self.config))
 
+    def _pool(self, trials: list[TrialRecord]) -> CandidatePool | None:
+        """With checkpoint fidelity, the target-fidelity candidates the multi-fidelity policy
+        proposes and recommends from (`studies.fidelity.candidate_pool`); else None."""
+        if self.config.search.fidelity is None:
+            return None
+        from studies.fidelity import candidate_pool
+
+        domains = self.config.domain_names
+        tried = np.array([[r.weights.get(d, 0.0) for d in domains] for r in trials],
+                         dtype=float).reshape(-1, len(domains))
+        policy = self._policy()
+        return candidate_pool(policy.settings.space, policy.design, tried,
+                              self.config.search.seed)
+
     def _history(self, trials: list[TrialRecord]) -> History:
         """What the ledger tells the policy: completed trials as observations (warm-start
         ones, of negative index, marked so), the mixtures of queued, running and failed (to
-        be retried) trials as pending, abandoned ones as abandoned."""
+        be retried) trials as pending, abandoned and stopped-early ones as abandoned; with
+        checkpoint fidelity also every checkpoint (`studies.fidelity`)."""
         domains = self.config.domain_names
 
         def vector(r: TrialRecord) -> np.ndarray:
@@ -411,10 +462,21 @@ class Orchestrator:
                     abandoned.append(vector(r))
                     continue
                 observations.append(Observation(vector(r), values, warm_start=r.index < 0))
-            elif r.status is TrialStatus.ABANDONED:
+            elif r.status in (TrialStatus.ABANDONED, TrialStatus.STOPPED_EARLY):
                 abandoned.append(vector(r))
             else:
                 pending.append(vector(r))
+        if self._watch is not None:
+            from studies.fidelity import (
+                checkpoint_observations,
+                metric_names,
+                trial_checkpoints,
+            )
+
+            found = trial_checkpoints(self.ledger.client, [r for r in trials if r.index >= 0],
+                                      metric_names(self.config))
+            observations += checkpoint_observations(
+                self.config, {r.index: vector(r) for r in latest_attempts(trials)}, found)
         return History(tuple(observations), pending=np.array(pending).reshape(-1, len(domains)),
                        abandoned=np.array(abandoned).reshape(-1, len(domains)))
 

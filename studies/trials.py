@@ -2,7 +2,9 @@
 
 A trial is one mixture, trained and evaluated once (an *attempt*); a failed attempt may be
 retried under the same trial index (a new attempt, a new MLflow run). Statuses follow Ax:
-FAILED may be retried, ABANDONED never is.
+FAILED may be retried, ABANDONED never is, STOPPED_EARLY (Ax's EARLY_STOPPED) was stopped at a
+checkpoint by the study's early-stopping rule: neither failed nor completed, never retried,
+its checkpoint observations kept.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ class TrialStatus(enum.StrEnum):
     COMPLETED = "completed"  # finished with an objective value
     FAILED = "failed"  # crashed, hung, or wrote no result; may be retried
     ABANDONED = "abandoned"  # given up (retries spent, or by hand); never retried
+    STOPPED_EARLY = "stopped_early"  # stopped at a checkpoint by the early-stopping rule
 
     @property
     def is_active(self) -> bool:

@@ -18,7 +18,9 @@ def make_launcher(config: StudyConfig) -> Launcher:
     if settings.kind == "function":
         from studies.launchers.function import FunctionLauncher, load_target
 
-        return FunctionLauncher(load_target(settings.target))
+        fidelity = config.search.fidelity
+        return FunctionLauncher(load_target(settings.target),
+                                checkpoints=None if fidelity is None else fidelity.checkpoints)
     if settings.kind == "local":
         from studies.launchers.local import LocalLauncher
 

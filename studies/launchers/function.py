@@ -7,6 +7,13 @@ score a mixture some other way. A call that raises fails its trial with the exce
 reason; one that outlives its time limit is given up (a thread cannot be killed: it runs on,
 its result is ignored). Each call's end is also written to its attempt folder as
 ``outcome.json`` (with the attempt's run id), as the trial process of the other launchers does.
+
+With checkpoints (a study's ``search.fidelity``) the function is also given ``report=``, a
+`CheckpointReporter`: it calls ``report(fraction, metrics)`` at each fraction of
+``report.fractions`` (the checkpoints short of the full budget) and returns the full-budget
+metrics as usual. A report is written to the attempt's ``checkpoints.json`` and waits until
+the driver has read it (`FunctionLauncher.checkpoints_seen`); once the driver has stopped the
+trial (early stopping, `cancel`) the report raises `TrialStopped` instead, which ends the call.
 """
 
 from __future__ import annotations
@@ -69,12 +76,75 @@ def metrics_of(value: object) -> dict[str, float]:
     return metrics
 
 
-class FunctionLauncher:
-    """Runs trials as calls of `fn`, one daemon thread each (a hung call blocks no other)."""
+class TrialStopped(Exception):
+    """Raised by a `CheckpointReporter` once the driver has stopped the trial."""
 
-    def __init__(self, fn: Callable[..., Any]) -> None:
+
+class CheckpointReporter:
+    """``report(fraction, metrics)``: one checkpoint of a trial function (see module doc).
+
+    Attributes:
+        fractions: the checkpoints to report, increasing, short of the full budget (1.0).
+    """
+
+    def __init__(self, spec: TrialSpec, fractions: tuple[float, ...]) -> None:
+        self.spec = spec
+        self.fractions = tuple(f for f in fractions if f < 1.0)
+        self._lock = threading.Condition()
+        self._written = self._seen = 0
+        self.stopped = False
+
+    def __call__(self, fraction: float, metrics: Mapping[str, float]) -> None:
+        """Report the trial's metrics at `fraction` of its budget; returns once the driver
+        has read them.
+
+        Raises:
+            TrialStopped: the driver has stopped the trial.
+            ValueError: a fraction that is not one of `fractions` or not after the last
+                one reported, or metrics that are not finite numbers.
+        """
+        from studies.checkpoints import CheckpointFileError, write_checkpoint
+
+        if self.stopped:
+            raise TrialStopped(f"trial {self.spec.index} was stopped early")
+        if not any(abs(fraction - f) < 1e-9 for f in self.fractions):
+            raise ValueError(f"report({fraction!r}, ...): not one of the study's checkpoints "
+                             f"short of the full budget {list(self.fractions)}")
+        values = metrics_of(metrics)
+        try:
+            write_checkpoint(Path(self.spec.trial_dir), self.spec.run_id, float(fraction),
+                             values)
+        except CheckpointFileError as err:
+            raise ValueError(str(err)) from None
+        with self._lock:
+            self._written += 1
+            self._lock.wait_for(lambda: self.stopped or self._seen >= self._written)
+        if self.stopped:
+            raise TrialStopped(f"trial {self.spec.index} was stopped early")
+
+    def release(self, seen: int = 0, *, stop: bool = False) -> None:
+        """The driver has read `seen` checkpoints of the trial (`stop`: and stopped it)."""
+        with self._lock:
+            self.stopped = self.stopped or stop
+            self._seen = max(self._seen, seen)
+            self._lock.notify_all()
+
+
+class FunctionLauncher:
+    """Runs trials as calls of `fn`, one daemon thread each (a hung call blocks no other).
+
+    Args:
+        fn: the trial function.
+        checkpoints: the study's checkpoint fractions (`search.fidelity.checkpoints`), or
+            None: `fn` is called without ``report=``.
+    """
+
+    def __init__(self, fn: Callable[..., Any],
+                 checkpoints: tuple[float, ...] | None = None) -> None:
         self.fn = fn
+        self.checkpoints = checkpoints
         self._futures: dict[str, Future[Any]] = {}
+        self._reporters: dict[str, CheckpointReporter] = {}
 
     @property
     def capacity(self) -> int | None:
@@ -84,10 +154,15 @@ class FunctionLauncher:
         key = uuid.uuid4().hex
         future: Future[Any] = Future()
         weights, seed = dict(spec.weights), spec.seed
+        extra: dict[str, Any] = {}
+        if self.checkpoints is not None:
+            extra["report"] = self._reporters[key] = CheckpointReporter(spec, self.checkpoints)
 
         def call() -> None:
             try:
-                result = self.fn(weights, seed=seed)
+                result = self.fn(weights, seed=seed, **extra)
+            except TrialStopped as err:  # the driver recorded the stop: no outcome to write
+                future.set_exception(err)
             except BaseException as err:  # handed to the driver as the trial's failure
                 _write_outcome(spec, _poll_of(None, err))
                 future.set_exception(err)
@@ -106,13 +181,29 @@ class FunctionLauncher:
         if not future.done():
             return Poll("running")
         del self._futures[str(handle["key"])]
+        self._reporters.pop(str(handle["key"]), None)
         error = future.exception()
         return _poll_of(None if error is not None else future.result(), error)
 
+    def checkpoints_seen(self, handle: Mapping[str, Any], count: int) -> None:
+        """The driver has read `count` checkpoints of the trial (from its file): a report
+        waiting for them returns."""
+        reporter = self._reporters.get(str(handle.get("key")))
+        if reporter is not None:
+            reporter.release(count)
+
     def cancel(self, handle: Mapping[str, Any]) -> None:
-        self._futures.pop(str(handle.get("key")), None)  # a running thread cannot be stopped
+        """Forget the trial; a function waiting in (or calling) ``report`` gets
+        `TrialStopped` (a thread cannot be stopped otherwise)."""
+        self._futures.pop(str(handle.get("key")), None)
+        reporter = self._reporters.pop(str(handle.get("key")), None)
+        if reporter is not None:
+            reporter.release(stop=True)
 
     def close(self) -> None:
+        for reporter in self._reporters.values():
+            reporter.release(stop=True)
+        self._reporters.clear()
         self._futures.clear()
 
 
