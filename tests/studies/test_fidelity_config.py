@@ -89,3 +89,12 @@ def test_fidelity_needs_the_function_launcher_and_one_objective(tmp_path):
     data["eval"]["secondary_objective"] = {"metric": "in_score"}
     path.write_text(yaml.safe_dump(data))
     assert "the multi-fidelity GP takes one objective" in "\n".join(_errors(path))
+
+
+def test_a_resume_may_change_the_rule_but_not_the_checkpoints():
+    from studies.resume_check import classify
+
+    assert classify("search.early_stopping.percentile") == "safe"
+    assert classify("search.early_stopping") == "safe"
+    assert classify("search.fidelity.checkpoints") == "unsafe"
+    assert classify("search.fidelity.kernel") == "safe"  # the surrogate, refitted each round
