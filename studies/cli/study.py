@@ -169,8 +169,10 @@ def outcome_problem(outcome: StudyOutcome) -> str | None:
     why = "; ".join(f"{n}x {reason}" for reason, n in
                     sorted(reasons.items(), key=lambda kv: -kv[1])[:3])
     if not done:
+        stopped = sum(r.status.value == "stopped_early" for r in latest)
         return (f"the study ended with no completed trial: {len(failed)} of {len(latest)} "
-                f"trial(s) failed or were abandoned" + (f" ({why})" if why else ""))
+                f"trial(s) failed or were abandoned" + (f" ({why})" if why else "")
+                + (f", {stopped} stopped early" if stopped else ""))
     return (f"the study ended without a recommendation ({len(done)} completed, {len(failed)} "
             f"failed): " + ("; ".join(outcome.notes) or "the surrogate gave none"))
 

@@ -172,3 +172,19 @@ def test_without_checkpoints_the_function_gets_no_reporter(tmp_path):
     while launcher.poll(handle).state == "running":
         assert time.time() < deadline
         time.sleep(0.01)
+
+
+def test_a_study_whose_trials_all_stopped_says_so():
+    import numpy as np
+
+    from studies.cli.study import outcome_problem
+    from studies.orchestrator import StudyOutcome
+    from studies.trials import TrialStatus
+    from tests.studies.conftest import make_record
+
+    trials = [make_record(0, np.array([0.2, 0.3, 0.5]), TrialStatus.STOPPED_EARLY,
+                          reason="stopped early by the percentile rule: ..."),
+              make_record(1, np.array([0.5, 0.3, 0.2]), TrialStatus.FAILED, reason="boom")]
+    line = outcome_problem(StudyOutcome(trials=trials, recommendation=None, best_observed=None))
+    assert line == ("the study ended with no completed trial: 1 of 2 trial(s) failed or were "
+                    "abandoned (1x boom), 1 stopped early")
