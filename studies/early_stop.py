@@ -7,7 +7,9 @@ rule (`mixopt.early_stopping`: ``percentile`` or ``predictive``) whether to stop
 The rule sees the curves of every trial of the study as read back from the ledger (the trial's
 own included; warm-start trials of other studies are not in it). A stopped trial is recorded
 with status ``stopped_early`` (`mark_stopped_early`): the rule's sentence is its reason, the
-rule's numbers are the tag ``mixopt.early_stop`` (JSON).
+rule's numbers are the tag ``mixopt.early_stop`` (JSON), and the attempt folder gets
+``stopped.json`` (``{"schema_version": 1, "run_id", "reason", "numbers"}``) so that a store
+rebuilt from the folders (`recover_attempt`) knows the stop.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from mixopt.early_stopping import StopDecision, TrialCurve
 from mixopt.errors import MixoptError
 from mixopt.mixture import MixtureSpace
 from mixopt.policy import FULL_FIDELITY
+from rlvr.atomic_write import write_text_atomic
 from studies.checkpoints import (
     Checkpoint,
     CheckpointFileError,
@@ -35,6 +38,8 @@ from studies.ledger import ENDED, REASON, STATUS, Ledger
 from studies.trials import TrialRecord, TrialStatus, latest_attempts
 
 EARLY_STOP_TAG = "mixopt.early_stop"
+STOPPED_FILE = "stopped.json"
+SCHEMA_VERSION = 1
 
 
 class CheckpointWatch:
@@ -134,14 +139,61 @@ def stop_reason(decision: StopDecision) -> str:
     return f"stopped early by the {decision.rule} rule: {decision.reason}"
 
 
-def mark_stopped_early(ledger: Ledger, run_id: str, decision: StopDecision) -> None:
-    """Record the attempt as stopped early: reason, the rule's numbers (tag
-    ``mixopt.early_stop``), end time, status; the MLflow run ends KILLED (stopped before its
-    budget, by the driver)."""
+def mark_stopped_early(ledger: Ledger, run_id: str, decision: StopDecision,
+                       trial_dir: Path | None = None) -> None:
+    """Record the attempt as stopped early: first ``stopped.json`` in its folder (when given:
+    what `studies.recover` rebuilds the stop from), then in the ledger the reason, the rule's
+    numbers (tag ``mixopt.early_stop``), end time and status; the MLflow run ends KILLED
+    (stopped before its budget, by the driver)."""
+    numbers: dict[str, Any] = {"rule": decision.rule, **dict(decision.numbers)}
+    reason = stop_reason(decision)
+    if trial_dir is not None and trial_dir.is_dir():
+        content = {"schema_version": SCHEMA_VERSION, "run_id": run_id, "reason": reason,
+                   "numbers": numbers, "written_at": time.time()}
+        write_text_atomic(trial_dir / STOPPED_FILE, json.dumps(content, indent=2) + "\n")
+    _mark(ledger, run_id, reason, numbers)
+
+
+def _mark(ledger: Ledger, run_id: str, reason: str, numbers: Mapping[str, Any]) -> None:
     client = ledger.client
-    numbers: Mapping[str, Any] = {"rule": decision.rule, **dict(decision.numbers)}
-    client.set_tag(run_id, EARLY_STOP_TAG, json.dumps(numbers)[:4000])
-    client.set_tag(run_id, REASON, stop_reason(decision)[:4000])
+    client.set_tag(run_id, EARLY_STOP_TAG, json.dumps(dict(numbers))[:4000])
+    client.set_tag(run_id, REASON, reason[:4000])
     client.set_tag(run_id, ENDED, repr(time.time()))
     client.set_tag(run_id, STATUS, TrialStatus.STOPPED_EARLY.value)
     client.set_terminated(run_id, status="KILLED")
+
+
+def read_stop(trial_dir: Path, run_id: str) -> dict[str, Any] | None:
+    """The attempt's ``stopped.json`` (``reason``, ``numbers``, ``written_at``) when it is a
+    version-1 record of run `run_id`; else None."""
+    try:
+        data = json.loads((Path(trial_dir) / STOPPED_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION \
+            or data.get("run_id") != run_id or not isinstance(data.get("numbers"), dict):
+        return None
+    return data
+
+
+def recover_attempt(ledger: Ledger, config: StudyConfig, run_id: str, trial_dir: Path,
+                    old_run_id: str) -> bool:
+    """Rebuild what an attempt folder says of checkpoints and early stopping on the new run
+    `run_id` of a recovered attempt (`studies.recover`): its ``checkpoints.json`` logged as
+    the driver logs it, and, if ``stopped.json`` says so, the stop. Returns whether the
+    attempt was stopped early (then it is recorded so)."""
+    try:
+        found = read_checkpoints(trial_dir, old_run_id)
+    except CheckpointFileError:
+        found = []
+    logged = logged_steps(ledger.client, run_id) if found else set()
+    for c in found:  # once each, also in a run an interrupted recovery left
+        if c.step not in logged:
+            log_checkpoint(ledger.client, run_id, c, checkpoint_value(config, c))
+    stop = read_stop(trial_dir, old_run_id)
+    if stop is None:
+        return False
+    _mark(ledger, run_id, str(stop.get("reason", "stopped early")), stop["numbers"])
+    if isinstance(stop.get("written_at"), int | float):
+        ledger.client.set_tag(run_id, ENDED, repr(float(stop["written_at"])))
+    return True

@@ -233,7 +233,7 @@ class Orchestrator:
         if decision is not None:
             self.launcher.cancel(handle)
             del self._active[record.run_id]
-            mark_stopped_early(self.ledger, record.run_id, decision)
+            mark_stopped_early(self.ledger, record.run_id, decision, self._trial_dir(record))
             self._log_artifacts(record)
             self._message(f"trial {record.index} {stop_reason(decision)}")
             return True
@@ -272,7 +272,7 @@ class Orchestrator:
     def _log_artifacts(self, record: TrialRecord) -> None:
         trial_dir = self._trial_dir(record)
         files = [trial_dir / n for n in ("job.yaml", "trial.json", "eval.json", "outcome.json",
-                                         "checkpoints.json")]
+                                         "checkpoints.json", "stopped.json")]
         self.ledger.log_artifacts(record.run_id, [str(f) for f in files if f.is_file()])
 
     def _fill(self, limit: int) -> bool:

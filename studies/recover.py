@@ -246,9 +246,15 @@ def _record(ledger: Ledger, parent: str, stored: StudyConfig, folder: AttemptFol
         run_id = queued.run_id
     ledger.set_study_tags(run_id, {RECOVERED_FROM: folder.run_id})
     files = [folder.path / n for n in ("job.yaml", "trial.json", "eval.json", "outcome.json",
-                                       ATTEMPT_FILE)]
+                                       ATTEMPT_FILE, "checkpoints.json", "stopped.json")]
     ledger.log_artifacts(run_id, [str(f) for f in files if f.is_file()])
     outcome = folder.outcome
+    if stored.search.fidelity is not None:  # its checkpoints, and a stop by the rule
+        from studies.early_stop import recover_attempt
+
+        stopped = recover_attempt(ledger, stored, run_id, folder.path, folder.run_id)
+        if stopped and outcome is None:
+            return TrialStatus.STOPPED_EARLY.value
     if outcome is not None and outcome["status"] == "completed":
         metrics = {str(k): float(v) for k, v in outcome["metrics"].items()}
         try:

@@ -72,3 +72,37 @@ def test_sigkill_after_a_checkpoint_then_resume_keeps_it_once(tmp_path):
     keys = [(tuple(o.x), o.fidelity) for o in history.observations]
     assert len(keys) == len(set(keys))
     assert sum(f == 0.25 for _, f in keys) == 6 and sum(f == 1.0 for _, f in keys) == 6
+
+
+def test_recover_rebuilds_checkpoints_and_stops_from_the_attempt_folders(tmp_path):
+    from studies.recover import recover_study
+    from studies.store_location import sqlite_path
+
+    path = fidelity_study(tmp_path, max_trials=6, parallelism=1, batch_size=1,
+                          early_stopping={"rule": "percentile", "min_curves": 2})
+    config = load_study_config(path)
+    run_study(config, poll_interval_s=0.01)
+    client = ledger_of(config).client
+
+    def curves(trials):
+        return {(r.index, r.attempt): [(m.step, m.value) for m in sorted(
+            client.get_metric_history(r.run_id, FIDELITY_METRIC), key=lambda m: m.step)
+            if m.value < 1.0] for r in trials}
+
+    before = ledger_of(config).trials()
+    old_curves = curves(before)
+    assert any(r.status is TrialStatus.STOPPED_EARLY for r in before)
+    sqlite_path(config.tracking_uri).unlink()
+
+    _, summary = recover_study(config)
+    assert "recovered 6 trial attempt(s)" in summary, summary
+    after = ledger_of(config).trials()
+    client = ledger_of(config).client
+    assert {(r.index, r.attempt): (r.status, r.reason) for r in after} == \
+        {(r.index, r.attempt): (r.status, r.reason) for r in before}
+    assert curves(after) == old_curves
+    for r in after:
+        if r.status is TrialStatus.STOPPED_EARLY:
+            assert "mixopt.early_stop" in client.get_run(r.run_id).data.tags
+    # A recovered stop is not retried: the study has nothing left to run.
+    assert len(run_study(config, poll_interval_s=0.01).trials) == 6
