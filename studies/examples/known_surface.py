@@ -7,7 +7,7 @@ quadratic mixture model with one interaction and a little seeded noise. Its opti
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
@@ -31,3 +31,18 @@ def quadratic_surface(weights: Mapping[str, float], *, seed: int = 0) -> dict[st
         "out_score": true_score(weights) + noise,
         "in_score": 0.5 + 0.3 * weights.get("alpha", 0.0),
     }
+
+
+def learning_surface(weights: Mapping[str, float], *, seed: int = 0,
+                     report: Callable[[float, Mapping[str, float]], None]) -> dict[str, float]:
+    """`quadratic_surface` learned over the budget, for studies with ``search.fidelity``:
+    at fraction ``f`` of the budget ``out_score`` has reached ``(0.5 + 0.5 f)`` of its final
+    value (plus a little seeded noise per checkpoint); reported at each of
+    ``report.fractions``, then the final metrics are returned."""
+    final = quadratic_surface(weights, seed=seed)
+    for fraction in report.fractions:
+        key = [seed, round(fraction * 1000), *(round(weights.get(d, 0.0) * 1e6) for d in DOMAINS)]
+        noise = np.random.default_rng(key).normal(0.0, NOISE_SD)
+        report(fraction, {"out_score": final["out_score"] * (0.5 + 0.5 * fraction) + noise,
+                          "in_score": final["in_score"]})
+    return final

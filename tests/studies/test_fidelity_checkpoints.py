@@ -9,6 +9,7 @@ import time
 from dataclasses import replace
 
 import pytest
+import yaml
 
 from studies.checkpoints import (
     CHECKPOINTS_FILE,
@@ -188,3 +189,40 @@ def test_a_study_whose_trials_all_stopped_says_so():
     line = outcome_problem(StudyOutcome(trials=trials, recommendation=None, best_observed=None))
     assert line == ("the study ended with no completed trial: 1 of 2 trial(s) failed or were "
                     "abandoned (1x boom), 1 stopped early")
+
+
+@pytest.mark.slow  # fits the rule's curve GP
+def test_the_predictive_rule_decides_on_the_curves_in_the_ledger(tmp_path):
+    data = yaml.safe_load(fidelity_study(tmp_path).read_text())
+    data["search"]["early_stopping"] = {"rule": "predictive", "min_curves": 2, "alpha": 0.05}
+    path = tmp_path / "predictive.yaml"
+    path.write_text(yaml.safe_dump(data))
+    config = load_study_config(path)
+    ledger = Ledger(config.tracking_uri, config.tracking.experiment, config.name,
+                    artifact_root=config.study_dir / "artifacts")
+    parent = ledger.study_run()
+    watch = CheckpointWatch(config, ledger, lambda r: tmp_path / r.run_id,
+                            view_of(config, [], None).space)
+    mixtures = [(0.2, 0.5, 0.3), (0.3, 0.4, 0.3), (0.25, 0.45, 0.3), (0.9, 0.05, 0.05)]
+    finals = [0.8, 0.78, 0.79, None]
+    records = []
+    for index, (x, final) in enumerate(zip(mixtures, finals, strict=True)):
+        record = ledger.create_trial(parent, index=index, attempt=0, seed=0, source="design",
+                                     weights=dict(zip(("alpha", "beta", "gamma"), x,
+                                                      strict=True)))
+        (tmp_path / record.run_id).mkdir()
+        value = final if final is not None else 0.1
+        write_checkpoint(tmp_path / record.run_id, record.run_id, 0.25,
+                         {"out_score": value * 0.625})
+        if final is not None:
+            write_checkpoint(tmp_path / record.run_id, record.run_id, 0.5,
+                             {"out_score": value * 0.75})
+        watch.sync(record, decide=False)
+        if final is not None:
+            ledger.mark_completed(record.run_id, {"out_score": final}, final)
+            watch.log_final(record, {"out_score": final}, final)
+        records.append(record)
+    decision = watch.decide(records[3])
+    assert decision.stop and decision.rule == "predictive"
+    assert decision.numbers["probability_below"] >= 0.95
+    assert decision.numbers["incumbent_final"] > decision.numbers["predicted_final"]

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 import yaml
 from typer.testing import CliRunner
 
+from mixopt.policy import SearchPolicy
 from studies.checkpoints import FIDELITY_METRIC, OBJECTIVE_METRIC
 from studies.cli import app
 from studies.config import load_study_config
@@ -86,6 +87,8 @@ def test_percentile_rule_stops_trials_and_their_checkpoints_are_fitted(tmp_path)
     assert fractions.count(0.25) == len(latest)
     assert len(history.abandoned) == len(stopped)
     assert policy_settings(config).multi_fidelity == "ar1"
+    fitted = SearchPolicy(policy_settings(config)).fit(history)  # the multi-fidelity GP
+    assert sorted(fitted.fidelity) == fractions
     assert outcome.recommendation is not None
     assert outcome.recommendation.mean == outcome.recommendation.mean  # a number, not nan
     # `study status` says it, with the rule's numbers in the note.
