@@ -9,8 +9,10 @@ times the shipped example, for its min and median). Each command runs ``--repeat
 fresh process (the `mixopt` console script beside this Python), the commands interleaved
 round by round so that a burst of load elsewhere does not fall on one command only; the min
 and the median wall time are reported with the target (issue 15 item 12, issue 16 section 2)
-and the 1-minute load average before and after (a shared machine: compare the min). Prints
-one JSON object, also written to ``--out``.
+and the 1-minute load average before and after (a shared machine: compare the min), and
+whether each cached predict found the fresh one's answer (``predict_cached_hits``: a change to
+the code the cache key covers, mid-run, makes it recompute). ``PYTHONPATH=<a copy of a tree>``
+times that tree. Prints one JSON object, also written to ``--out``.
 """
 
 from __future__ import annotations
@@ -98,6 +100,11 @@ def commands(config: Path, workdir: Path, folder: Path) -> dict[str, tuple[list[
     }
 
 
+def cache_entries(workdir: Path) -> set[str]:
+    """The predict answers kept in the studies' folders of `workdir` (file names)."""
+    return {p.name for p in workdir.glob("*/cache/predict-*.json")}
+
+
 def machine() -> dict[str, object]:
     return {
         "cpus": os.cpu_count(),
@@ -125,13 +132,17 @@ def main() -> None:
         todo = commands(config, workdir, folder)
         runs: dict[str, list[float]] = {name: [] for name in todo}
         cpu: dict[str, list[float]] = {name: [] for name in todo}
+        cache_hits: list[bool] = []  # whether each predict_cached run found predict's answer
         for _ in range(args.repeats):  # round by round: load bursts spread over commands
             for name, (argv, expect) in todo.items():
                 if name == "predict":  # studies/cli/predict_cache.py: compute afresh
                     for cache in workdir.glob("*/cache"):
                         shutil.rmtree(cache)
+                kept = cache_entries(workdir)
                 runs[name].append(timed([*mixopt, *argv], expect=expect))
                 cpu[name].append(CPU_SECONDS[-1])
+                if name == "predict_cached":  # a miss (the code changed meanwhile) adds one
+                    cache_hits.append(cache_entries(workdir) == kept)
         results = {}
         for name, (argv, _) in todo.items():
             median = statistics.median(runs[name])
@@ -155,6 +166,7 @@ def main() -> None:
         "example_trials": yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))["search"][
             "max_trials"],
         "inspected_trials": args.trials, "repeats": args.repeats, "commands": results,
+        "predict_cached_hits": cache_hits,
     }
     text = json.dumps(report, indent=2)
     args.out.write_text(text + "\n", encoding="utf-8")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import yaml
@@ -11,15 +11,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from rlvr.domains import (
-    DiskSource,
-    DomainRegistry,
-    HubSource,
-    Source,
-    SyntheticSource,
-    default_registry,
-)
 from studies.cli.rlvr_errors import as_mixopt_errors
+
+if TYPE_CHECKING:  # rlvr.domains (PIL, the loaders): imported by the commands, not at start
+    from rlvr.domains import DomainRegistry, Source
 
 app = typer.Typer(help="List and show the training domains (built-in and user-defined).",
                   no_args_is_help=True)
@@ -31,6 +26,8 @@ DomainFiles = Annotated[
 
 
 def _registry(domain_files: list[Path] | None) -> DomainRegistry:
+    from rlvr.domains import default_registry
+
     with as_mixopt_errors():
         return default_registry(domain_files or ())
 
@@ -38,6 +35,8 @@ def _registry(domain_files: list[Path] | None) -> DomainRegistry:
 def describe_source(source: Source) -> str:
     """A short text for a source: ``hub:ID[split]``, ``disk:PATH``, ``jsonl:PATH``,
     ``synthetic:TASK n=N seed=S``."""
+    from rlvr.domains import DiskSource, HubSource, SyntheticSource
+
     if isinstance(source, SyntheticSource):
         return f"synthetic:{source.task} n={source.n} seed={source.seed}"
     if isinstance(source, HubSource):

@@ -21,11 +21,10 @@ from rich.table import Table
 
 from mixopt.errors import MixoptError, MixtureError
 from rlvr.config_files import validation_error_lines
-from rlvr.domains import default_registry
-from rlvr.job import KNOWN_DOMAINS, TrainJob, load_job, save_job
 from studies.cli.rlvr_errors import as_mixopt_errors
 
 if TYPE_CHECKING:
+    from rlvr.job import TrainJob  # rlvr.job imports rlvr.domains (PIL, loaders): not at start
     from rlvr.training import TrainResult
 
 QUICK_JOB_FILE = "train_job.yaml"  # = rlvr.training.JOB_RECORD (not imported: torch at start)
@@ -86,6 +85,9 @@ def quick_job(
         digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:8]
         output_dir = DEFAULT_RUNS_DIR / f"{Path(model).name or 'model'}-{digest}"
     data["output_dir"] = str(output_dir.absolute())
+    from rlvr.domains import default_registry
+    from rlvr.job import KNOWN_DOMAINS, TrainJob
+
     with as_mixopt_errors():
         known = default_registry(domain_files).names()
     try:
@@ -98,6 +100,8 @@ def quick_job(
 def _write_quick_job(job: TrainJob) -> Path:
     """Save the quick form's job as ``OUTPUT_DIR/train_job.yaml``, refusing to replace another
     job."""
+    from rlvr.job import save_job
+
     path = job.output_dir / QUICK_JOB_FILE
     if path.is_file() and path.read_text(encoding="utf-8") != job.to_yaml():
         raise MixoptError(f"{path} holds another job; pass another --output-dir, or run it with "
@@ -167,6 +171,8 @@ def train(
         if given:
             raise MixoptError(f"give either JOB.yaml or the quick form's options, not both "
                               f"(got {', '.join(given)}); edit the job file instead")
+        from rlvr.job import load_job
+
         with as_mixopt_errors():
             job = load_job(job_file)
     else:
