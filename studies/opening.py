@@ -133,13 +133,14 @@ def view_from_parent(target: StudyTarget, params: Mapping[str, str], tags: Mappi
 @dataclass(frozen=True)
 class ReadStudy:
     """A study read without MLflow: the view `open_study` gives, its config (None when opened
-    by name), and its parent run's tags and latest metrics."""
+    by name), and its parent run's tags, latest metrics, metric history and artifact URI."""
 
     view: StudyView
     config: StudyConfig | None
     parent_tags: Mapping[str, str] = field(default_factory=dict)
     parent_metrics: Mapping[str, float] = field(default_factory=dict)
     parent_history: Mapping[str, list[tuple[int, float]]] = field(default_factory=dict)
+    parent_artifact_uri: str | None = None
 
 
 def read_study(study: str, *, tracking_uri: str | None = None, workdir: Path | None = None,
@@ -168,4 +169,5 @@ def read_study(study: str, *, tracking_uri: str | None = None, workdir: Path | N
     else:
         view = view_from_parent(target, parent.params, parent.tags, stored.trials,
                                 parent.run_id)
-    return ReadStudy(view, target.config, parent.tags, parent.metrics, parent.history)
+    return ReadStudy(view, target.config, parent.tags, parent.metrics, parent.history,
+                     parent.artifact_uri)

@@ -31,7 +31,7 @@ VERIFIED_SCHEMAS = {"3.17.2": "dc11669786a5"}
 
 # Active runs of one experiment carrying the tags role = ?, study = ?, in search_runs' order.
 _RUNS = (
-    "SELECT r.run_uuid FROM runs r"
+    "SELECT r.run_uuid, r.artifact_uri FROM runs r"
     " WHERE r.experiment_id = ? AND r.lifecycle_stage = 'active'"
     " AND EXISTS (SELECT 1 FROM tags t WHERE t.run_uuid = r.run_uuid"
     "             AND t.key = ? AND t.value = ?)"
@@ -45,9 +45,10 @@ _RUNS = (
 class StoredRun:
     """One run's id, tags, params and latest metrics (NaN where MLflow has NaN); `history`:
     the ``(step, value)`` points of the metrics asked for, in ``get_metric_history``'s order
-    (timestamp, step, value)."""
+    (timestamp, step, value); `artifact_uri`: the run's (``run.info.artifact_uri``)."""
 
     run_id: str
+    artifact_uri: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
     params: Mapping[str, str] = field(default_factory=dict)
     metrics: Mapping[str, float] = field(default_factory=dict)
@@ -141,7 +142,8 @@ def _history(conn: sqlite3.Connection, run_id: str, keys: Sequence[str]
 def _runs(conn: sqlite3.Connection, experiment_id: int, role: str, study: str
           ) -> list[StoredRun]:
     """The runs of `study` with that role, each with its tags, params and latest metrics."""
-    ids = [row[0] for row in conn.execute(_RUNS, (experiment_id, ROLE, role, STUDY, study))]
+    found = conn.execute(_RUNS, (experiment_id, ROLE, role, STUDY, study)).fetchall()
+    ids = [run for run, _ in found]
     if not ids:
         return []
     tags: dict[str, dict[str, str]] = {i: {} for i in ids}
@@ -159,4 +161,4 @@ def _runs(conn: sqlite3.Connection, experiment_id: int, role: str, study: str
                 "SELECT run_uuid, key, value, is_nan FROM latest_metrics"
                 f" WHERE run_uuid IN ({marks})", chunk):
             metrics[run][key] = float("nan") if is_nan else float(value)
-    return [StoredRun(i, tags[i], params[i], metrics[i]) for i in ids]
+    return [StoredRun(i, uri, tags[i], params[i], metrics[i]) for i, uri in found]

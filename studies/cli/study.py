@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # the study modules import MLflow and SciPy: in the commands,
     from studies.analysis import StudyView
     from studies.config import StudyConfig
     from studies.driver import OpenedStudy
+    from studies.opening import ReadStudy
     from studies.orchestrator import StudyOutcome, StudyProgress
 
 app = typer.Typer(help="Run mixture-optimization studies and inspect them.", no_args_is_help=True)
@@ -51,6 +52,19 @@ def _open(study: str, tracking_uri: str | None, workdir: Path | None) -> OpenedS
 
     try:
         return open_study(study, tracking_uri=tracking_uri, workdir=workdir)
+    except OSError as err:
+        raise MixoptError(f"{study}: {err}") from None
+
+
+def _read(study: str, tracking_uri: str | None, workdir: Path | None,
+          parent_history: tuple[str, ...] = ()) -> ReadStudy | None:
+    """The study read from a sqlite store without MLflow (`studies.opening.read_study`), or
+    None: open it with `_open` (MLflow's client)."""
+    from studies.opening import read_study
+
+    try:
+        return read_study(study, tracking_uri=tracking_uri, workdir=workdir,
+                          parent_history=parent_history)
     except OSError as err:
         raise MixoptError(f"{study}: {err}") from None
 
@@ -231,12 +245,7 @@ def _status_of(study: str, tracking_uri: str | None, workdir: Path | None
     """The study's view, config and last recommendation: read from a sqlite store without
     MLflow (studies/opening.py: seconds faster), through MLflow's client where that reader
     is not sure."""
-    from studies.opening import read_study
-
-    try:
-        read = read_study(study, tracking_uri=tracking_uri, workdir=workdir)
-    except OSError as err:
-        raise MixoptError(f"{study}: {err}") from None
+    read = _read(study, tracking_uri, workdir)
     if read is not None:
         return read.view, read.config, _recommendation(read.parent_tags)
     opened = _open(study, tracking_uri, workdir)
@@ -289,15 +298,11 @@ def predict(study: StudyArg, top: Annotated[int, typer.Option(help="Mixtures to 
     The answer is kept in the study's folder, keyed by the trials (studies/cli/predict_cache.py)."""
     from studies.cli import predict_cache
     from studies.cli.loo_figures import LOGGED, last_logged, logged_loo, loo_lines
-    from studies.opening import read_study
 
     if top < 1:
         raise MixoptError(f"--top must be >= 1, got {top}")
-    try:  # without MLflow where the store allows it, as status (a cached answer: ~1 s)
-        read = read_study(study, tracking_uri=tracking_uri, workdir=workdir,
-                          parent_history=tuple(LOGGED))
-    except OSError as err:
-        raise MixoptError(f"{study}: {err}") from None
+    # Without MLflow where the store allows it, as status (a cached answer: ~1 s).
+    read = _read(study, tracking_uri, workdir, parent_history=tuple(LOGGED))
     if read is not None:
         view, config = read.view, read.config
         logged = last_logged(read.parent_history)
@@ -335,11 +340,23 @@ def report(study: StudyArg,
     """One self-contained HTML page (also logged to the study's parent run)."""
     from studies.report import render_report
 
-    opened = _open(study, tracking_uri, workdir)
+    read = _read(study, tracking_uri, workdir)
+    opened: OpenedStudy | None = None
+    if read is not None and (read.parent_artifact_uri or "").startswith("file:"):
+        view, artifacts = read.view, read.parent_artifact_uri
+    else:
+        opened = _open(study, tracking_uri, workdir)
+        view, artifacts = opened.view, None
     with torch_threads(1):
-        path = render_report(opened.view, out)
-    if opened.view.parent_run_id is not None:
-        opened.ledger.log_study_artifact(opened.view.parent_run_id, str(path))
+        path = render_report(view, out)
+    if artifacts is not None:
+        # MLflow's artifact repository of the parent run's URI, the one that
+        # `MlflowClient.log_artifact` writes through, without the tracking store (~1.3 CPU-s).
+        from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+        get_artifact_repository(artifacts).log_artifact(str(path))
+    elif opened is not None and view.parent_run_id is not None:
+        opened.ledger.log_study_artifact(view.parent_run_id, str(path))
     typer.echo(f"wrote {path}")
 
 

@@ -50,6 +50,7 @@ def test_the_reader_reads_what_the_client_reads(study):
     assert stored.parent.history["loo_rmse"]  # logged each proposal round
     assert stored.parent.run_id == ledger.find_study_run()
     run = ledger.client.get_run(stored.parent.run_id)
+    assert stored.parent.artifact_uri == run.info.artifact_uri
     assert dict(stored.parent.tags) == run.data.tags
     assert dict(stored.parent.params) == run.data.params
     assert dict(stored.parent.metrics) == run.data.metrics and run.data.metrics
@@ -106,6 +107,19 @@ def test_predict_prints_the_same_without_and_with_mlflows_client(study, monkeypa
     slow = [_invoke(*argv), _invoke(*argv[:-3])]
     assert fast == slow
     assert json.loads(fast[0])["logged_loo"]["rmse"] is not None
+
+
+def test_report_logs_its_page_where_mlflows_client_finds_it(study, tmp_path, monkeypatch):
+    path, config = study
+    monkeypatch.setattr("studies.driver.open_study", lambda *args, **kwargs: 1 / 0)
+    page = tmp_path / "fast-report.html"
+    _invoke("study", "report", str(path), "--out", str(page))
+    client = ledger_of(config).client
+    parent = client.get_run(ledger_of(config).find_study_run())
+    logged = {f.path for f in client.list_artifacts(parent.info.run_id)}
+    assert page.name in logged
+    copy = client.download_artifacts(parent.info.run_id, page.name, str(tmp_path / "got"))
+    assert open(copy, encoding="utf-8").read() == page.read_text(encoding="utf-8")
 
 
 def test_a_store_it_does_not_know_goes_to_the_client(study, tmp_path, monkeypatch):
