@@ -230,6 +230,8 @@ def main() -> None:
     parser.add_argument("--families", default="all",
                         help=f"comma-separated, of {', '.join(LEARNING_CURVE_FAMILIES)}")
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="seeds first-seed .. first-seed + seeds - 1")
     parser.add_argument("--strategies", default=",".join(STRATEGIES[:3]))
     parser.add_argument("--budget", type=float, default=12.0)
     parser.add_argument("--pool", type=int, default=256, help="candidate mixtures")
@@ -254,8 +256,8 @@ def main() -> None:
                         alpha=args.alpha, percentile=args.percentile,
                         rule_model=args.rule_model, min_progression=args.min_progression,
                         min_curves=args.min_curves)
-    tasks = [(s, f, seed, settings) for f in families for seed in range(args.seeds)
-             for s in strategies]
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    tasks = [(s, f, seed, settings) for f in families for seed in seeds for s in strategies]
     started = time.perf_counter()
     cpu0 = time.process_time()
     runs: list[dict] = []
@@ -289,7 +291,7 @@ def main() -> None:
     if args.json:
         payload = {
             "benchmark": "early_stopping", "settings": asdict(settings),
-            "families": list(families), "seeds": args.seeds, "strategies": list(strategies),
+            "families": list(families), "seeds": list(seeds), "strategies": list(strategies),
             "summary": summary, "target": {"full_at_12": reference, "predictive_at_6": reached,
                                            "met": target},
             "wall_s": wall, "cpu_s_main": time.process_time() - cpu0, "jobs": args.jobs,
