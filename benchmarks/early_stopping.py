@@ -24,6 +24,9 @@ candidate pool of `--pool` Sobol mixtures per instance, the same for every strat
                  (``PolicySettings.multi_fidelity``, observations at fidelity 0.25 and 0.5).
     full-simplex `full` proposing and recommending anywhere on the simplex (a study's path
                  today; no pool), for reference.
+    predictive-cost  `predictive` with every pool mixture also offered at each checkpoint
+                 fraction, at that cost: the cost-weighted acquisition may ask for a run to
+                 0.25 or 0.5 only (it ends there), or a full run (the rule may stop it).
 
 Prints a table of median regret (and the seeds' interquartile range) at costs 1..budget and
 writes everything, per instance too, to `--json`. Issue 14's target: `predictive` at 6
@@ -51,11 +54,11 @@ from mixopt.bench.learning_curves import (
     LearningCurveOracle,
     make_learning_curves,
 )
-from mixopt.early_stopping import PercentileRule, PredictiveRule, TrialCurve
+from mixopt.early_stopping import PercentileRule, PredictiveRule, StopDecision, TrialCurve
 from mixopt.policy import History, Observation, PolicySettings, SearchPolicy
 from mixopt.pool import CandidatePool
 
-STRATEGIES = ("full", "percentile", "predictive", "full-simplex")
+STRATEGIES = ("full", "percentile", "predictive", "full-simplex", "predictive-cost")
 COST_STEP = 0.25  # the regret is recorded on this grid of costs (full-run equivalents)
 
 
@@ -96,8 +99,9 @@ def run_study(strategy: str, family: str, seed: int, settings: Settings) -> dict
     space = curves.space
     pool = CandidatePool(simplex.sample(settings.pool, space, np.random.default_rng([seed, 11]),
                                         method="sobol"))
-    multi = strategy == "predictive"
+    multi = strategy in ("predictive", "predictive-cost")
     on_pool = None if strategy == "full-simplex" else pool
+    cost_aware = strategy == "predictive-cost"
     policy = SearchPolicy(PolicySettings(space=space, seed=seed,
                                          multi_fidelity=settings.kernel if multi else None))
     rule = None
@@ -118,10 +122,12 @@ def run_study(strategy: str, family: str, seed: int, settings: Settings) -> dict
     while spent < settings.budget - 1e-9:
         history = History(tuple(observations),
                           abandoned=np.vstack(abandoned) if abandoned else None)
+        if cost_aware:
+            on_pool = _with_checkpoints(pool, settings.checkpoints, observations)
         ask = policy.ask(history, 1, pool=on_pool)
         if not ask.proposals:
             raise RuntimeError(f"{strategy}: the policy proposed nothing ({ask.notes})")
-        x = ask.proposals[0].x
+        x, upto = ask.proposals[0].x, ask.proposals[0].fidelity
         run = _observe(curves, x, settings.checkpoints, noise)
         fractions: list[float] = []
         values: list[float] = []
@@ -145,15 +151,20 @@ def run_study(strategy: str, family: str, seed: int, settings: Settings) -> dict
                 if decision.stop:
                     stopped = decision
                     break
+            if t >= upto - 1e-9 and t < 1.0:  # a run asked only up to this checkpoint
+                stopped = _Asked(f"asked for a run to {upto:g} of the budget")
+                break
         trials.append(TrialCurve(x, tuple(fractions), tuple(values),
                                  completed=stopped is None))
         regret = curves.regret(x[None, :])
+        ruled = isinstance(stopped, StopDecision)
         # A wrong stop: the stopped mixture would have ended above every completed one.
-        wrong = stopped is not None and regret < min(
+        wrong = ruled and regret < min(
             (t["regret"] for t in log if t["stopped_at"] is None), default=np.inf)
-        if stopped is not None:
+        if ruled:  # a run asked only to a checkpoint may be proposed again, further
             abandoned.append(x)
         log.append({"x": x.round(4).tolist(), "stopped_at": previous if stopped else None,
+                    "asked_to": upto, "rule_stop": ruled,
                     "regret": regret, "wrong_stop": bool(wrong),
                     "reason": stopped.reason if stopped else None})
     return {
@@ -161,11 +172,30 @@ def run_study(strategy: str, family: str, seed: int, settings: Settings) -> dict
         "regret_at_cost": _regret_on_grid(events, settings.budget),
         "events": [[round(c, 4), r] for c, r in events],
         "trials": log, "full_runs": sum(t.completed for t in trials),
-        "stopped": sum(not t.completed for t in trials),
+        "stopped": sum(t["rule_stop"] for t in log),
+        "partial_runs": sum(t["stopped_at"] is not None and not t["rule_stop"] for t in log),
         "wrong_stops": sum(t["wrong_stop"] for t in log),
         "pool_best_regret": float(min(curves.regret(p[None, :]) for p in pool.X)),
         "wall_s": time.perf_counter() - started,
     }
+
+
+def _with_checkpoints(pool: CandidatePool, checkpoints: tuple[float, ...],
+                     observations: list[Observation]) -> CandidatePool:
+    """Every mixture of `pool` at the first checkpoint, at each checkpoint observed so far
+    and at the full budget, each row costing its fraction (the ar1 model predicts observed
+    levels and the target only)."""
+    levels = sorted({checkpoints[0], 1.0, *(o.fidelity for o in observations)})
+    n = len(pool.X)
+    return CandidatePool(np.tile(pool.X, (len(levels), 1)), fidelity=np.repeat(levels, n),
+                         cost=np.repeat(levels, n))
+
+
+@dataclass(frozen=True)
+class _Asked:
+    """A run that ended at the fraction the policy asked for (not a rule's stop)."""
+
+    reason: str
 
 
 def _rule_model(settings: Settings):
@@ -266,8 +296,9 @@ def main() -> None:
         for future in as_completed(futures):
             r = future.result()
             runs.append(r)
+            at6 = r["regret_at_cost"][min(round(6 / COST_STEP), len(r["regret_at_cost"])) - 1]
             print(f"{r['strategy']:>10} {r['family']:>12} seed {r['seed']}: regret at "
-                  f"6 {r['regret_at_cost'][int(6 / COST_STEP) - 1]}, at {settings.budget:g} "
+                  f"6 {at6}, at {settings.budget:g} "
                   f"{r['regret_at_cost'][-1]:.4f}; {r['full_runs']} full, {r['stopped']} "
                   f"stopped, {r['wall_s']:.0f} s", flush=True)
     wall = time.perf_counter() - started
