@@ -17,6 +17,7 @@ from mlflow.tracking import MlflowClient
 
 from evaluators.result import EvalResult
 
+
 def eval_metrics(result: EvalResult) -> dict[str, float]:
     """The metrics of ``result`` by MLflow name (see the module docstring)."""
     metrics: dict[str, float] = {}

@@ -87,7 +87,8 @@ def test_loo_section_says_what_it_shows(browser, full_report):
         td.get_attribute("data-status"): int(td.text)
         for td in browser.find_elements("css selector", "#table-status td")
     }
-    assert counts == {"queued": 0, "running": 1, "completed": 10, "failed": 1, "abandoned": 0}
+    assert counts == {"queued": 0, "running": 1, "completed": 10, "failed": 1, "abandoned": 0,
+                      "stopped_early": 0}
 
 
 def test_page_is_self_contained_and_written_atomically(full_report):
