@@ -206,8 +206,13 @@ def build_processor(image_px: int) -> Any:
         )
 
 
-def build_model_folder(folder: Path, size: str, image_px: int, device: str, seed: int) -> dict:
-    """Save a random Qwen2-VL of ``size`` (bf16) and its processor into ``folder``."""
+def build_model_folder(folder: Path, size: str, image_px: int, device: str, seed: int,
+                       vocab_size: int | None = None) -> dict:
+    """Save a random Qwen2-VL of ``size`` (bf16) and its processor into ``folder``.
+
+    ``vocab_size`` replaces the size's vocabulary (e.g. the tokenizer's length, so that every
+    id a random model picks decodes to text); by default Qwen2-VL-2B's 151936 rows, most of
+    which the local tokenizer cannot decode."""
     spec = SIZES[size]
     processor = build_processor(image_px)
     tok = processor.tokenizer
@@ -216,6 +221,8 @@ def build_model_folder(folder: Path, size: str, image_px: int, device: str, seed
         for name in (ENDOFTEXT, IM_END, IMAGE_PAD, VIDEO_PAD, VISION_START, VISION_END)
     }
     text = dict(spec["text"])
+    if vocab_size is not None:
+        text["vocab_size"] = vocab_size
     mrope = text.pop("mrope_section")
     if text["vocab_size"] < len(tok):
         raise ValueError(f"vocab {text['vocab_size']} < tokenizer {len(tok)}")

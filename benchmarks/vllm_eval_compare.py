@@ -4,7 +4,10 @@ Usage (on a CUDA machine with vLLM and mlflow)::
 
     python benchmarks/vllm_eval_compare.py --checkpoint MODEL_DIR --out vllm_eval_compare.json
 
-Without ``--checkpoint`` the 2B-shaped random bf16 model of grpo_throughput.py is built. The
+Without ``--checkpoint`` the 2B-shaped random bf16 model of grpo_throughput.py is built, with
+its vocabulary cut to the local tokenizer's 525 ids (``--vocab-size``; 0 keeps Qwen2-VL's
+151936): with the full vocabulary a random model's greedy picks are ids the tokenizer cannot
+decode, every completion is the empty string and "identical completions" says nothing. The
 test split is the local multiple-choice domain of grpo_throughput.py (`write_domain`, one
 prompt length, 224 px noise images), ``--records`` records. Both backends run the documented
 command (``python -m studies.cli eval ... --samples``, greedy, ``--max-new-tokens``) as
@@ -65,6 +68,8 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=64)
     parser.add_argument("--max-new-tokens", type=int, default=128)
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--vocab-size", type=int, default=-1,
+                        help="model vocabulary: -1 the tokenizer's length, 0 Qwen2-VL-2B's")
     parser.add_argument("--image-px", type=int, default=224)
     parser.add_argument("--work", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=Path("vllm_eval_compare.json"))
@@ -74,7 +79,14 @@ def main() -> None:
     report: dict = {"command": "python benchmarks/vllm_eval_compare.py " + " ".join(sys.argv[1:])}
     if checkpoint is None:
         checkpoint = work / "model"
-        report["model"] = build_model_folder(checkpoint, "2b", args.image_px, "cuda", seed=0)
+        vocab = None
+        if args.vocab_size != 0:
+            from benchmarks.grpo_throughput import build_processor
+
+            vocab = args.vocab_size if args.vocab_size > 0 else len(
+                build_processor(args.image_px).tokenizer)
+        report["model"] = build_model_folder(checkpoint, "2b", args.image_px, "cuda", seed=0,
+                                             vocab_size=vocab)
     report["checkpoint"] = str(checkpoint)
     domain_file = write_domain(work / "domain", args.records, args.image_px, seed=0,
                                test_split=True)
@@ -88,6 +100,8 @@ def main() -> None:
         report["identical_completions"] = same
         report["completions"] = len(hf)
         report["same_score"] = runs["hf"]["score"] == runs["vllm"]["score"]
+        report["empty_completions"] = {"hf": sum(not c for c in hf),
+                                       "vllm": sum(not c for c in vl)}
         report["example"] = {"hf": hf[0][:200], "vllm": vl[0][:200]}
     args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(json.dumps({k: v for k, v in report.items() if k != "model"}, indent=2), flush=True)

@@ -10,6 +10,8 @@
 #     bash scripts/device_vllm.sh grpo-base   # grpo_throughput: trl-default, rlvr-default
 #     bash scripts/device_vllm.sh grpo-vllm   # grpo_throughput: vllm-colocate configurations
 #     bash scripts/device_vllm.sh eval-train  # mixopt eval hf vs vllm; mixopt train vllm-colocate
+#     bash scripts/device_vllm.sh logprob     # vLLM vs HF log-probabilities, before/after sync
+#     bash scripts/device_vllm.sh eval        # mixopt eval hf vs vllm only
 # Results go to $OUT (JSON + one log per step).
 set -uo pipefail
 W=/tmp/wheels
@@ -63,6 +65,14 @@ grpo-vllm)
         echo "== $c"
         grpo "$c" "$c"
     done 2>&1 | tee "$OUT/grpo_vllm.log" ;;
+logprob)  # does vLLM score its samples as the trainer does (before/after TRL's weight sync)
+    use
+    python3 benchmarks/vllm_logprob_check.py --out "$OUT/vllm_logprob_check.json" 2>&1 \
+        | tee "$OUT/logprob.log" ;;
+eval)
+    use
+    python3 benchmarks/vllm_eval_compare.py --records 64 --max-new-tokens 128 \
+        --work /tmp/eval2 --out "$OUT/vllm_eval_compare.json" 2>&1 | tee "$OUT/eval.log" ;;
 eval-train)
     use
     { python3 benchmarks/vllm_eval_compare.py --records 64 --max-new-tokens 128 \
@@ -75,5 +85,5 @@ eval-train)
       tail -c 4000 /tmp/mg/n1-float32-vllm-colocate/launch.log
     } 2>&1 | tee "$OUT/eval_train.log" ;;
 *)
-    echo "usage: $0 recv|smoke|grpo-base|grpo-vllm|eval-train" >&2; exit 2 ;;
+    echo "usage: $0 recv|smoke|grpo-base|grpo-vllm|logprob|eval|eval-train" >&2; exit 2 ;;
 esac
