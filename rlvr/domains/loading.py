@@ -30,6 +30,7 @@ from typing import Literal, Protocol
 
 from PIL import Image
 
+from rlvr.data_limits import MAX_BAD_FRACTION
 from rlvr.domains.images import ImagePolicy
 from rlvr.domains.sources import DiskSource, HubSource, JsonlSource, SyntheticSource
 from rlvr.domains.spec import TRAIN, DomainSpec
@@ -44,7 +45,6 @@ from rlvr.rewards.parsing import (
 )
 
 FIELDS = ("image", "problem", "solution")
-MAX_BAD_FRACTION = 0.01
 EXAMPLES_KEPT = 10
 EXAMPLES_SHOWN = 3
 _ITER_BATCH = 256

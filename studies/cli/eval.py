@@ -18,8 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mixopt.errors import MixoptError
-from rlvr.domains import default_registry
-from rlvr.domains.loading import MAX_BAD_FRACTION
+from rlvr.data_limits import MAX_BAD_FRACTION
 from studies.cli.rlvr_errors import as_mixopt_errors, one_line
 
 if TYPE_CHECKING:
@@ -181,6 +180,7 @@ def eval_checkpoint(
         write_samples,
     )
     from evaluators.lmms import EXTRACTIONS, evaluate_lmms, lmms_eval_location, parse_lmms_task
+    from rlvr.domains import default_registry
 
     settings = _settings(
         backend=backend, batch_size=batch_size, max_new_tokens=max_new_tokens,

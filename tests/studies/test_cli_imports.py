@@ -1,6 +1,7 @@
 """The commands that must answer at once (issue 16 section 2) import none of the libraries that
 take seconds: `mixopt --help` and a config error no SciPy either, `study status` of a study in
-a sqlite store neither MLflow nor SciPy. Checked on `sys.modules` in a fresh process."""
+a sqlite store neither MLflow nor SciPy; `--help` not `rlvr.domains` either (Pillow, the
+loaders). Checked on `sys.modules` in a fresh process."""
 
 from __future__ import annotations
 
@@ -22,9 +23,16 @@ SLOW = ("torch", "transformers", "mlflow", "sqlalchemy", "scipy", "sklearn", "bo
         "pandas")
 
 
-def run_probed(argv: list[str], cwd) -> tuple[int, str, list[str]]:
-    """(exit code, output, the modules of `SLOW` imported) of `mixopt ARGV` in a new process."""
-    done = subprocess.run([sys.executable, "-c", PROBE.format(heavy=SLOW, argv=argv)],
+# What `--help` must not import besides: the option defaults it shows come from elsewhere
+# (`rlvr.data_limits`), the domains are imported when a command runs.
+NOT_FOR_HELP = (*SLOW, "rlvr.domains", "PIL")
+
+
+def run_probed(argv: list[str], cwd, modules: tuple[str, ...] = SLOW
+               ) -> tuple[int, str, list[str]]:
+    """(exit code, output, the modules of `modules` imported) of `mixopt ARGV` in a new
+    process."""
+    done = subprocess.run([sys.executable, "-c", PROBE.format(heavy=modules, argv=argv)],
                           capture_output=True, text=True, cwd=cwd, check=False, timeout=120)
     lines = [line for line in done.stdout.splitlines() if line.startswith("HEAVY=")]
     assert lines, done.stdout + done.stderr
@@ -42,11 +50,23 @@ def finished(tmp_path_factory):
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["study", "--help"], ["bench", "--help"],
-                                  ["study", "status", "--help"]])
-def test_help_imports_no_slow_library(argv, tmp_path):
-    code, output, imported = run_probed(argv, tmp_path)
+                                  ["study", "status", "--help"], ["study", "report", "--help"],
+                                  ["eval", "--help"], ["train", "--help"], ["domains", "--help"]])
+def test_help_imports_no_slow_library_nor_the_domains(argv, tmp_path):
+    code, output, imported = run_probed(argv, tmp_path, NOT_FOR_HELP)
     assert code == 0 and "Usage" in output
     assert imported == []
+
+
+def test_the_eval_help_shows_the_loaders_bad_record_limit(tmp_path):
+    import inspect
+
+    from rlvr.domains.loading import load_records
+
+    limit = inspect.signature(load_records).parameters["max_bad_fraction"].default
+    code, output, _ = run_probed(["eval", "--help"], tmp_path)
+    assert code == 0 and "--max-bad-fraction" in output
+    assert f"[default: {limit}]" in " ".join(output.replace("│", " ").split())
 
 
 def test_a_config_error_imports_no_slow_library(tmp_path):
