@@ -11,6 +11,7 @@ Relative paths in a job file (``output_dir``, ``domain_files``, and a ``model`` 
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping
 from pathlib import Path
@@ -284,6 +285,40 @@ class TrackingSettings(BaseModel):
     )
 
 
+# Placeholders of a checkpoint hook's command (`CheckpointHookSettings`).
+HOOK_PLACEHOLDERS = ("{checkpoint}", "{step}", "{fraction}")
+
+
+class CheckpointHookSettings(BaseModel):
+    """Save a checkpoint at fractions of the run's optimizer steps and run a command on it.
+
+    At each fraction ``f``, the trainer saves ``output_dir/checkpoint-<step>`` at step
+    ``max(1, round(f * max_steps))`` (as at ``save_steps``, so the run can also resume there)
+    and runs `command` on its main process, waiting for it, with ``{checkpoint}`` (the folder),
+    ``{step}`` and ``{fraction}`` replaced in its arguments. Training goes on once it exits 0;
+    any other exit code ends the run (`CheckpointHookError`). What the command does with the
+    checkpoint (e.g. evaluate it) is its own business.
+    """
+
+    model_config = _CONFIG
+
+    fractions: tuple[Annotated[Real, Field(gt=0.0, le=1.0)], ...] = Field(
+        min_length=1, description="Fractions of the run's steps, increasing, in (0, 1]."
+    )
+    command: tuple[NonEmptyStr, ...] = Field(
+        min_length=1,
+        description="Program and arguments (no shell); {checkpoint}, {step} and {fraction} "
+        "are replaced.",
+    )
+
+    @field_validator("fractions")
+    @classmethod
+    def _increasing(cls, fractions: tuple[float, ...]) -> tuple[float, ...]:
+        if any(b <= a for a, b in itertools.pairwise(fractions)):
+            raise ValueError(f"fractions must increase, got {list(fractions)}")
+        return fractions
+
+
 class TrainJob(BaseModel):
     """One GRPO training run of a fixed mixture.
 
@@ -337,6 +372,11 @@ class TrainJob(BaseModel):
     )
     tracking: TrackingSettings = Field(
         default_factory=TrackingSettings, description="MLflow tracking."
+    )
+    checkpoint_hook: CheckpointHookSettings | None = Field(
+        default=None,
+        description="Optional: save a checkpoint at fractions of the run and run a command on "
+        "each (e.g. a study's checkpoint evaluation); None: none.",
     )
 
     @field_validator("domains")

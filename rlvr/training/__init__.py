@@ -5,6 +5,7 @@ configs), `dataset` (the mixed prompts), `reward` (one reward dispatching by dom
 `tracking` (MLflow with explicit run ids), `result` (``train_result.json``).
 """
 
+from rlvr.training.checkpoint_hook import CheckpointHookCallback, CheckpointHookError
 from rlvr.training.dataset import TrainingData, build_training_data, job_registry
 from rlvr.training.errors import (
     GenerationBackendUnavailableError,
@@ -34,6 +35,8 @@ __all__ = [
     "JOB_RECORD",
     "RESULT_FILE",
     "REWARD_NAME",
+    "CheckpointHookCallback",
+    "CheckpointHookError",
     "GenerationBackendUnavailableError",
     "OutputDirConflictError",
     "ProcessCountError",

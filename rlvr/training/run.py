@@ -28,6 +28,7 @@ from rlvr.domains import DomainRegistry
 from rlvr.job import TrainJob
 from rlvr.models import load_model_and_processor
 from rlvr.models.qwen2vl_tokens import IMAGE_PAD, VIDEO_PAD, VISION_END, VISION_PAD, VISION_START
+from rlvr.training.checkpoint_hook import CheckpointHookCallback
 from rlvr.training.dataset import build_training_data
 from rlvr.training.distributed import is_main_process, one_gpu_for_a_single_process
 from rlvr.training.errors import OutputDirConflictError, ProcessCountError
@@ -50,7 +51,7 @@ from rlvr.training.zero_signal import ZeroSignalWarning
 FINAL_DIR = "final"
 JOB_RECORD = "train_job.yaml"
 # Job fields that may change between attempts of one run without making it another run.
-_RESUMABLE_CHANGES = {"max_steps", "save_steps", "tracking"}
+_RESUMABLE_CHANGES = {"max_steps", "save_steps", "tracking", "checkpoint_hook"}
 
 
 def run_training(
@@ -156,6 +157,8 @@ def run_training(
                 *([MlflowCurvesCallback(client, run_id)] if client is not None else []),
                 ZeroSignalWarning(),  # says so when every GRPO advantage is 0
                 PlainProgressCallback(),  # lines in a log file, where tqdm's bar is unreadable
+                *([CheckpointHookCallback(job.checkpoint_hook)]
+                  if job.checkpoint_hook is not None else []),
                 *callbacks,
             ],
         )
