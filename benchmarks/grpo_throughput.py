@@ -37,8 +37,9 @@ What it does:
      step: TRL builds its GenerationConfig with ``disable_compile=True``; this flips it after
      the trainer is built), ``padN`` (``pad_to_multiple_of=N``, fewer distinct prompt shapes).
      ``vllm`` (``generation.backend: vllm-colocate``: TRL's ``vllm_mode="colocate"``),
-     ``sleep`` (TRL's ``vllm_enable_sleep_mode``: vLLM frees its weights and KV cache while
-     the optimizer runs), ``memNN`` (``generation.gpu_memory_utilization = NN / 100``).
+     ``sleep`` (``generation.sleep_mode``, TRL's ``vllm_enable_sleep_mode``: vLLM frees its
+     weights and KV cache while the optimizer runs), ``memNN``
+     (``generation.gpu_memory_utilization = NN / 100``).
      ``rlvr-default`` has no modifier.
 
    `run_training` itself is not called: it opens an MLflow run and writes result files, which
@@ -436,7 +437,7 @@ def parse_config(name: str) -> dict[str, Any]:
         elif part == "vllm":
             config["generation"]["backend"] = "vllm-colocate"
         elif part == "sleep":
-            config["options"]["vllm_enable_sleep_mode"] = True
+            config["generation"]["sleep_mode"] = True
         elif part.startswith("mem") and part[3:].isdigit() and 0 < int(part[3:]) <= 100:
             config["generation"]["gpu_memory_utilization"] = int(part[3:]) / 100
         else:

@@ -239,6 +239,12 @@ class GenerationSettings(BaseModel):
         description="Fraction of GPU memory vLLM may take (`vllm-colocate`; a server sets its "
         "own).",
     )
+    sleep_mode: StrictBool = Field(
+        default=False,
+        description="`vllm-colocate`: put vLLM to sleep (weights and KV cache freed) while the "
+        "trainer runs, so that vLLM's share and the trainer fit one GPU together (TRL's "
+        "`vllm_enable_sleep_mode`; measured in docs/PERFORMANCE.md).",
+    )
     compile_decoding: StrictBool | None = Field(
         default=None,
         description="`hf` backend: a static KV cache and torch.compile'd decoding steps (about "

@@ -108,6 +108,8 @@ def grpo_config_options(
             vllm_server_port=job.generation.vllm_server_port,
             vllm_gpu_memory_utilization=job.generation.gpu_memory_utilization,
         )
+        if job.generation.backend == "vllm-colocate":
+            options["vllm_enable_sleep_mode"] = job.generation.sleep_mode
     return options
 
 

@@ -22,9 +22,10 @@ def bench():
 
 def test_vllm_sleep_and_memory_modifiers(bench):
     spec = bench.parse_config("rlvr-vllm-spg8-nogc-sleep-mem15")
-    assert spec["generation"] == {"backend": "vllm-colocate", "gpu_memory_utilization": 0.15}
+    assert spec["generation"] == {"backend": "vllm-colocate", "gpu_memory_utilization": 0.15,
+                                  "sleep_mode": True}
     assert spec["grpo"] == {"steps_per_generation": 8, "gradient_checkpointing": False}
-    assert spec["options"] == {"vllm_enable_sleep_mode": True}
+    assert spec["options"] == {}
 
 
 @pytest.mark.parametrize("name", ["rlvr-mem0", "rlvr-mem101", "rlvr-memx", "rlvr-vllmx"])

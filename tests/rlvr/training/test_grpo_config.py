@@ -87,6 +87,11 @@ def test_vllm_backends_map_to_trl_vllm_modes(tmp_path):
     )
     assert colocate.use_vllm and colocate.vllm_mode == "colocate"
     assert colocate.vllm_gpu_memory_utilization == 0.5
+    assert colocate.vllm_enable_sleep_mode is False
+    sleeping = grpo_config(
+        job(tmp_path, generation={"backend": "vllm-colocate", "sleep_mode": True}), cuda=False
+    )
+    assert sleeping.vllm_enable_sleep_mode is True
     server = grpo_config(
         job(tmp_path, generation={"backend": "vllm-server", "vllm_server_host": "10.0.0.2",
                                   "vllm_server_port": 8123}),
