@@ -135,6 +135,7 @@ def main() -> None:
     parser.add_argument("--image-px", type=int, default=224)
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--gpu-memory-utilization", type=float, default=0.3)
+    parser.add_argument("--enforce-eager", action="store_true", help="no CUDA graphs/compile")
     parser.add_argument("--work", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=Path("vllm_logprob_check.json"))
     args = parser.parse_args()
@@ -165,7 +166,8 @@ def main() -> None:
     llm = vllm.LLM(model=str(folder), gpu_memory_utilization=args.gpu_memory_utilization,
                    limit_mm_per_prompt={"image": 1}, max_model_len=4096, seed=0,
                    distributed_executor_backend="external_launcher",
-                   max_num_batched_tokens=4096, logprobs_mode="processed_logprobs")
+                   max_num_batched_tokens=4096, logprobs_mode="processed_logprobs",
+                   enforce_eager=args.enforce_eager)
     report["engine_start_seconds"] = round(time.perf_counter() - started, 1)
     bias = suppress_vision_markers_in_vllm({}, processor)["logit_bias"]
     params = vllm.SamplingParams(temperature=args.temperature, max_tokens=args.max_tokens,

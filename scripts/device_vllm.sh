@@ -67,7 +67,7 @@ grpo-vllm)
     done 2>&1 | tee "$OUT/grpo_vllm.log" ;;
 logprob)  # does vLLM score its samples as the trainer does (before/after TRL's weight sync)
     use
-    python3 benchmarks/vllm_logprob_check.py --out "$OUT/vllm_logprob_check.json" 2>&1 \
+    python3 benchmarks/vllm_logprob_check.py ${LOGPROB_ARGS:-} --out "$OUT/vllm_logprob_check.json" 2>&1 \
         | tee "$OUT/logprob.log" ;;
 eval)
     use
