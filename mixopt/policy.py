@@ -89,14 +89,36 @@ class History:
         observations: the results so far, in order.
         pending: `p x d` mixtures launched (or being launched) without a result yet.
         abandoned: `a x d` mixtures that ended without a result and will not be retried.
+        pending_fidelity: `p` fidelities of the pending runs (in (0, 1]); None: every one
+            is a full run (a study's pending trials are). Only multi-fidelity proposals
+            read it (they believe each pending run at its fidelity).
     """
 
     observations: tuple[Observation, ...] = ()
     pending: np.ndarray | None = None
     abandoned: np.ndarray | None = None
+    pending_fidelity: np.ndarray | None = None
 
     def full_fidelity(self) -> tuple[Observation, ...]:
         return tuple(o for o in self.observations if o.fidelity >= FULL_FIDELITY)
+
+    def pending_at(self, d: int) -> tuple[np.ndarray, np.ndarray]:
+        """The `p x d` pending mixtures and their `p` fidelities.
+
+        Raises:
+            MixoptError: `pending_fidelity` of another length than `pending`, or a fidelity
+                outside (0, 1].
+        """
+        X = _rows(self.pending, d)
+        if self.pending_fidelity is None:
+            return X, np.full(len(X), FULL_FIDELITY)
+        s = np.asarray(self.pending_fidelity, dtype=float).reshape(-1)
+        if len(s) != len(X):
+            raise MixoptError(f"history: {len(X)} pending mixtures but {len(s)} pending "
+                              "fidelities")
+        if not np.all((s > 0) & (s <= FULL_FIDELITY)):
+            raise MixoptError("history: pending fidelities must lie in (0, 1]")
+        return X, s
 
 
 @dataclass(frozen=True)
@@ -583,9 +605,12 @@ class SearchPolicy:
                   max_cost: float | None) -> Ask:
         """Rows of `pool`: the initial design snapped to distinct rows first, then the
         acquisition's rows (qLogNEI over the target rows; with `multi_fidelity`, the
-        cost-weighted target EI over every row, best first), then seeded random rows while
-        no surrogate can be fitted. A row observed at its fidelity, pending or abandoned
-        (taken as the target fidelity: `History` has no fidelity for them) is never proposed.
+        cost-weighted target EI over every row, one row at a time with the pending runs and
+        the rows already chosen believed: `_believed_rows`), then seeded random rows while
+        no surrogate can be fitted. A row observed at its fidelity is never proposed, nor a
+        row within `SAME_MIXTURE` of a pending mixture (at any fidelity: its result is
+        awaited), of a row chosen in this batch, or of an abandoned mixture (target rows).
+        No replicate is made: when no row is free, fewer rows are proposed.
         """
         if pool.X.shape[1] != self.settings.space.dim:
             raise MixoptError(f"candidate pool has {pool.X.shape[1]} columns for "
@@ -603,6 +628,8 @@ class SearchPolicy:
 
         def take(i: int, kind: ProposalKind, reason: str) -> None:
             out.append(Proposal(pool.X[i].copy(), kind, reason, float(pool.fidelities[i]), i))
+            # The batch's rows are pending once launched: the same rule as for pending.
+            free[np.linalg.norm(pool.X - pool.X[i], axis=1) < SAME_MIXTURE] = False
             free[i] = False
 
         design_rows = self._design_rows(pool, multi)
@@ -629,29 +656,69 @@ class SearchPolicy:
                 err, TooFewObservations), notes=(f"cannot fit the surrogate yet ({err})",))
         seed = self.settings.seed * 1009 + len(fitted.y)
         try:
+            if multi:
+                self._believed_rows(fitted, pool, history, free, out, room, take)
+                return Ask(tuple(out), idle_rounds=idle_rounds, fitted=fitted)
             order = self._pool_order(fitted, pool, free, out, n, seed)
         except FitError as err:
             return Ask(tuple(out), idle_rounds=idle_rounds, fitted=fitted, fit_failed=True,
                        notes=(f"the acquisition failed ({err})",))
-        name = "cost-weighted target EI" if multi else "qLogNEI"
         for i in order:
             if free[i] and room(int(i)):
-                take(int(i), "acquisition", f"{name} over the pool on "
-                     f"{'mf-gp' if multi else self.settings.surrogate}")
+                take(int(i), "acquisition",
+                     f"qLogNEI over the pool on {self.settings.surrogate}")
         acquired = [p.x for p in out if p.kind == "acquisition"]
-        ei = self._expected_improvement(fitted, np.vstack(acquired)) \
-            if acquired and not multi else None
+        ei = self._expected_improvement(fitted, np.vstack(acquired)) if acquired else None
         return Ask(tuple(out), idle_rounds=idle_rounds, expected_improvement=ei, fitted=fitted)
 
+    def _believed_rows(self, fitted: FittedPolicy, pool: CandidatePool, history: History,
+                       free: np.ndarray, out: list[Proposal], room: Any, take: Any) -> None:
+        """Take rows of the cost-weighted target EI (`pool_cost_weighted`) one at a time, the
+        best free row that `room` admits, until none is admitted; before each choice the
+        model believes the pending runs (at their fidelity) and the rows already in `out`.
+
+        Why the kriging believer (`MultiFidelityGP.believe`: each such run observed at the
+        model's posterior mean, hyperparameters kept) and not BoTorch's `X_pending`: the
+        default ``ar1`` model is a chain of GPs with no single BoTorch model, and this
+        acquisition is an analytic EI times a correlation over a cost, not a Monte-Carlo
+        acquisition that could integrate over fantasies. The believer leaves the means as
+        they are and shrinks the variances near what is in flight, so the next row's EI and
+        its proxy's correlation fall there and the batch spreads out; it is deterministic
+        (no fantasy samples), the same for every kernel, and costs a conditioning, not a
+        refit, per chosen row (a round of 15 proxies stays one fit). The incumbent is the
+        best predicted target mean over the observed and the believed mixtures.
+        """
+        d = self.settings.space.dim
+        P, s_P = history.pending_at(d)
+        model = fitted.model
+        seen = fitted.X
+        label = f"cost-weighted target EI over the pool on mf-gp ({self.settings.multi_fidelity})"
+        while True:
+            rows = np.array([i for i in np.flatnonzero(free) if room(int(i))], dtype=int)
+            if not len(rows):
+                return
+            X_b = np.vstack([P, *(p.x[None, :] for p in out)])
+            s_b = np.r_[s_P, [p.fidelity for p in out]]
+            believed = model.believe(X_b, s_b) if len(X_b) else model
+            incumbent = np.vstack([seen, X_b])
+            best = float(np.max(believed.predict(incumbent, TARGET).mean))
+            score = pool_cost_weighted(believed, pool.X[rows], pool.fidelities[rows],
+                                       pool.costs[rows], best)
+            take(int(rows[int(np.argmax(score))]), "acquisition", label)
+
     def _free_rows(self, history: History, pool: CandidatePool) -> np.ndarray:
-        """`c` flags: the pool rows not observed at their fidelity, pending or abandoned."""
+        """`c` flags: the pool rows not observed at their fidelity, not pending at any
+        fidelity (its result is awaited: a cheaper or dearer run of the same mixture waits
+        for it) and not abandoned (target rows), each within `SAME_MIXTURE`."""
         d = self.settings.space.dim
         free = np.ones(len(pool), dtype=bool)
         s = pool.fidelities
         for o in history.observations:
             near = np.linalg.norm(pool.X - np.asarray(o.x, dtype=float), axis=1) < SAME_MIXTURE
             free &= ~(near & (np.abs(s - o.fidelity) < 1e-9))
-        for x in np.vstack([_rows(history.pending, d), _rows(history.abandoned, d)]):
+        for x in history.pending_at(d)[0]:
+            free &= np.linalg.norm(pool.X - x, axis=1) >= SAME_MIXTURE
+        for x in _rows(history.abandoned, d):
             near = np.linalg.norm(pool.X - x, axis=1) < SAME_MIXTURE
             free &= ~(near & (s >= FULL_FIDELITY))
         return free
@@ -673,15 +740,8 @@ class SearchPolicy:
 
     def _pool_order(self, fitted: FittedPolicy, pool: CandidatePool, free: np.ndarray,
                     out: list[Proposal], n: int, seed: int) -> np.ndarray:
-        """Free rows in the acquisition's order of preference (best first)."""
+        """Free target rows in qLogNEI's order of preference (best first)."""
         rows = np.flatnonzero(free)
-        if fitted.fidelity is not None:
-            sign = fitted.signs[0]
-            seen = fitted.X  # the incumbent: best predicted target mean where observed
-            best = float(np.max(sign * fitted.predict(seen)[0]))
-            score = pool_cost_weighted(fitted.model, pool.X[rows], pool.fidelities[rows],
-                                       pool.costs[rows], best)
-            return rows[np.argsort(-score, kind="stable")]
         in_flight = np.vstack([p.x[None, :] for p in out]) if out else None
         k = min(n - len(out), len(rows))
         chosen = pool_log_nei(fitted.model.to_botorch(), fitted.X, pool.X[rows], k,

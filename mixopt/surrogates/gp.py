@@ -20,6 +20,7 @@ Outcomes are standardized (`Standardize`); predictions are in the original units
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import ClassVar
 
@@ -234,6 +235,31 @@ class GPSurrogate:
     def noise_sd(self) -> float:
         """Observation-noise sd of the fit (units of `y`). Raises FitError before `fit`."""
         return float(self._noise_variance(self._fitted_model()).sqrt())
+
+    def believe(self, X: np.ndarray) -> GPSurrogate:
+        """A copy conditioned on observations at `X: p x d` equal to its posterior mean there
+        (the kriging believer), hyperparameters and noise kept: the mean is unchanged
+        everywhere, the variance shrinks near `X`. Training data and `loo_predict` stay the
+        fit's. The fitted surrogate itself is not changed.
+
+        Raises:
+            FitError: before `fit`, or `X` with the wrong number of columns.
+        """
+        model = self._fitted_model()
+        X = np.atleast_2d(np.asarray(X, dtype=float))
+        if X.shape[1] != self.space.dim:
+            raise FitError(f"gp: X has {X.shape[1]} columns for {self.space.dim} domains")
+        believed = copy.copy(self)
+        if not len(X):
+            return believed
+        Xt = torch.as_tensor(X, dtype=torch.float64)
+        with torch.no_grad():
+            mean = model.posterior(Xt).mean
+            # A model fitted with a fixed noise (train_Yvar) needs the new points' noise.
+            kw = {} if self._fixed_noise_var is None else {
+                "noise": torch.full_like(mean, max(self._fixed_noise_var, 1e-10))}
+            believed._model = model.condition_on_observations(Xt, mean, **kw)
+        return believed
 
     def loo_predict(self) -> Prediction:
         """Closed-form leave-one-out predictions at the `n` training points.

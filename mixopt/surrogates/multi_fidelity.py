@@ -29,6 +29,7 @@ is better (callers negate a minimized metric). Hyperparameters by MAP (`fit_gpyt
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import ClassVar
 
@@ -251,6 +252,38 @@ class MultiFidelityGP:
         return Prediction(mean=mean.numpy().copy(), std=var.sqrt().numpy().copy(),
                           latent_std=latent.sqrt().numpy().copy())
 
+    def believe(self, X: np.ndarray, fidelity: np.ndarray | float) -> MultiFidelityGP:
+        """A copy conditioned on observations at `X: p x d` at `fidelity` (`p` or a float)
+        equal to its posterior mean there: the kriging believer (Ginsbourger, Le Riche &
+        Carraro 2010), for choosing a batch one point at a time and for pending points.
+
+        Hyperparameters, noise and (``ar1``) the levels' offsets and scales stay the fit's:
+        no refit, so the mean is unchanged everywhere and only the variances shrink near the
+        believed points (``predict``, ``correlation`` and so the acquisition see that). With
+        ``ar1`` a point at a level is believed by that level's own GP (the lowest level's,
+        or the level's discrepancy GP), as a real row of that level is fitted; a level
+        without a GP (one row) or the unobserved target by the nearest GP below it. The
+        fitted model itself is not changed.
+
+        Raises:
+            FitError: before `fit`, or inputs of the wrong shape or outside (0, 1].
+        """
+        Z = self._inputs(X, fidelity)
+        believed = copy.copy(self)
+        if not len(Z):
+            return believed
+        if self._ar1 is not None:
+            believed._ar1 = self._ar1.believe(Z[:, :-1], Z[:, -1])
+            return believed
+        model = self._fitted()
+        Zt = torch.as_tensor(Z, dtype=torch.float64)
+        with torch.no_grad():
+            mean = model.posterior(Zt).mean
+            kw = {} if self._fixed_noise_var is None else {
+                "noise": torch.full_like(mean, max(self._fixed_noise_var, 1e-10))}
+            believed._model = model.condition_on_observations(Zt, mean, **kw)
+        return believed
+
     def correlation(self, X: np.ndarray, fidelity: np.ndarray | float) -> np.ndarray:
         """`m` posterior correlations of the latent ``f(x, fidelity)`` with ``f(x, 1)``.
 
@@ -351,6 +384,32 @@ class _AR1:
     def noise_sd(self) -> float:
         assert self.base is not None
         return self.base.noise_sd
+
+    def _gp_depth(self, level: float) -> int:
+        """Depth of the GP that believes a point at `level`: the highest observed level at or
+        below it that has a GP (the lowest level always has one)."""
+        depth = sum(v <= level + _LEVEL_TOL for v in self.levels) - 1
+        while depth > 0 and self.links[depth - 1][2] is None:
+            depth -= 1
+        return max(depth, 0)
+
+    def believe(self, X: np.ndarray, s: np.ndarray) -> _AR1:
+        """A copy whose GPs are conditioned on their own posterior means at the points
+        (see `MultiFidelityGP.believe`)."""
+        assert self.base is not None
+        out = copy.copy(self)
+        links = list(self.links)
+        depths = np.array([self._gp_depth(float(v)) for v in s])
+        for depth in np.unique(depths):
+            rows = X[depths == depth]
+            if depth == 0:
+                out.base = self.base.believe(rows)
+            else:
+                a, b, delta, resid_var = links[depth - 1]
+                assert delta is not None
+                links[depth - 1] = (a, b, delta.believe(rows), resid_var)
+        out.links = links
+        return out
 
     def predict(self, X: np.ndarray, s: np.ndarray) -> Prediction:
         mean, var = self._latent(X, s)
