@@ -179,7 +179,10 @@ class FittedStudy:
         if len(self.y) < 3:
             return None
         try:
-            diag = loo(self.view.new_surrogate, self.X, self.view.sign * self.y)
+            # The model is fitted to exactly these points: a closed-form LOO (the GP's) needs
+            # no second fit (the fit is seeded, so a refit would give the same model).
+            diag = loo(self.view.new_surrogate, self.X, self.view.sign * self.y,
+                       fitted=self.model)
         except FitError:
             return None
         if self.view.sign > 0:

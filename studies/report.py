@@ -13,8 +13,6 @@ import base64
 import html
 import io
 import math
-import os
-import uuid
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,6 +32,7 @@ from studies.analysis import (
     fit_study,
     interaction_matrix,
 )
+from studies.page_file import write_page
 from studies.trials import TrialRecord, TrialStatus, completed, latest_attempts
 
 DPI = 100
@@ -68,20 +67,7 @@ def render_report(view: StudyView, out: Path) -> Path:
     Raises:
         OSError: `out` cannot be written.
     """
-    out = Path(out)
-    page = build_report_html(view)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    # Beside `out` (same file system, so os.replace is atomic), created with the default
-    # permissions (mkstemp's would be 0600).
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "x", encoding="utf-8") as fh:
-            fh.write(page)
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return out
+    return write_page(build_report_html(view), out)
 
 
 def build_report_html(view: StudyView) -> str:

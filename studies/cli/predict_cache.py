@@ -30,14 +30,17 @@ _SOURCES = ("mixopt/surrogates", "mixopt/simplex.py", "mixopt/mixture.py", "stud
 _LIBRARIES = ("numpy", "scipy", "torch", "gpytorch", "botorch")
 
 
-def _code_fingerprint() -> str:
+def code_fingerprint(sources: tuple[str, ...] = _SOURCES,
+                     libraries: tuple[str, ...] = _LIBRARIES) -> str:
+    """A hash of the `sources` (files, or folders of ``*.py`` files, relative to the
+    repository root) and of the installed versions of `libraries`."""
     digest = hashlib.sha256()
-    for name in _SOURCES:
+    for name in sources:
         path = _ROOT / name
         for file in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
             digest.update(file.relative_to(_ROOT).as_posix().encode())
             digest.update(file.read_bytes() if file.is_file() else b"")
-    for lib in _LIBRARIES:
+    for lib in libraries:
         try:
             digest.update(f"{lib}={metadata.version(lib)}".encode())
         except metadata.PackageNotFoundError:
@@ -52,7 +55,7 @@ def cache_key(view: StudyView, top: int) -> str:
         "schema": SCHEMA, "top": top, "domains": list(view.domains),
         "objective": view.objective, "maximize": view.maximize, "surrogate": view.surrogate,
         "options": dict(view.surrogate_options), "bounds": dict(view.bounds), "seed": view.seed,
-        "X": X.tolist(), "y": y.tolist(), "code": _code_fingerprint(),
+        "X": X.tolist(), "y": y.tolist(), "code": code_fingerprint(),
     }
     text = json.dumps(inputs, sort_keys=True, default=repr)
     return hashlib.sha256(text.encode()).hexdigest()[:32]

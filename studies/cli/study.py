@@ -337,24 +337,34 @@ def predict(study: StudyArg, top: Annotated[int, typer.Option(help="Mixtures to 
 def report(study: StudyArg,
            out: Annotated[Path, typer.Option(help="HTML file to write.")] = Path("report.html"),
            tracking_uri: TrackingOpt = None, workdir: WorkdirOpt = None) -> None:
-    """One self-contained HTML page (also logged to the study's parent run)."""
-    from studies.report import render_report
+    """One self-contained HTML page (also logged to the study's parent run). The page is kept
+    in the study's folder, keyed by the study and the code (studies/cli/report_cache.py)."""
+    from studies.cli import report_cache
+    from studies.local_artifacts import is_local_artifact_uri, log_local_artifact
+    from studies.page_file import write_page
 
     read = _read(study, tracking_uri, workdir)
     opened: OpenedStudy | None = None
-    if read is not None and (read.parent_artifact_uri or "").startswith("file:"):
-        view, artifacts = read.view, read.parent_artifact_uri
+    if read is not None and is_local_artifact_uri(read.parent_artifact_uri):
+        view, config, artifacts = read.view, read.config, read.parent_artifact_uri
     else:
         opened = _open(study, tracking_uri, workdir)
-        view, artifacts = opened.view, None
-    with torch_threads(1):
-        path = render_report(view, out)
-    if artifacts is not None:
-        # MLflow's artifact repository of the parent run's URI, the one that
-        # `MlflowClient.log_artifact` writes through, without the tracking store (~1.3 CPU-s).
-        from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+        view, config, artifacts = opened.view, opened.config, None
+    study_dir = None if config is None else config.study_dir
+    key = None if study_dir is None else report_cache.cache_key(view)
+    page = None if key is None else report_cache.load(study_dir, key)
+    if page is None:
+        from studies.report import build_report_html
 
-        get_artifact_repository(artifacts).log_artifact(str(path))
+        with torch_threads(1):
+            page = build_report_html(view)
+        if key is not None:
+            report_cache.save(study_dir, key, page)
+    path = write_page(page, out)
+    if artifacts is not None:
+        # Where `MlflowClient.log_artifact` writes for a local artifact folder, without
+        # importing MLflow (studies/local_artifacts.py; ~1 CPU-s).
+        log_local_artifact(artifacts, path)
     elif opened is not None and view.parent_run_id is not None:
         opened.ledger.log_study_artifact(view.parent_run_id, str(path))
     typer.echo(f"wrote {path}")

@@ -93,3 +93,17 @@ def test_status_of_a_store_that_lost_the_study_says_so_without_mlflow(finished, 
         ["study", "status", str(finished), "--tracking-uri", f"sqlite:///{lost}"], tmp_path)
     assert code == 2 and "knows no such study" in output and "study recover" in output
     assert imported == []
+
+
+def test_report_imports_no_mlflow_and_a_kept_page_no_model_library(finished, tmp_path):
+    drawing = ("mlflow", "sqlalchemy", "pandas", "torch", "botorch", "matplotlib")
+    first, second = tmp_path / "first.html", tmp_path / "second.html"
+    code, output, imported = run_probed(["study", "report", str(finished), "--out", str(first)],
+                                        tmp_path, drawing)
+    assert code == 0, output
+    assert imported == ["botorch", "matplotlib", "torch"]  # drawn: the model and the figures
+    code, output, imported = run_probed(["study", "report", str(finished), "--out", str(second)],
+                                        tmp_path, (*drawing, *SLOW))
+    assert code == 0, output
+    assert imported == []  # the kept page (studies/cli/report_cache.py)
+    assert second.read_text(encoding="utf-8") == first.read_text(encoding="utf-8")
