@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -510,10 +511,18 @@ class StudyConfig(BaseModel):
                             "which the rule decides)")
         if search.fidelity is None:
             return problems
-        if self.launcher.kind != "function":
-            problems.append("search.fidelity: checkpoint evaluations need the function "
-                            "launcher for now (the local and slurm trainers do not write "
-                            "checkpoint results yet)")
+        if self.launcher.kind == "slurm":
+            problems.append("search.fidelity: checkpoint evaluations need the function or "
+                            "local launcher for now (slurm trials do not evaluate checkpoints "
+                            "yet)")
+        if self.launcher.kind == "local" and self.train is not None \
+                and self.train.extra.get("lora") is not None:
+            problems.append("search.fidelity: checkpoint evaluations of LoRA trials are not "
+                            "supported yet (a checkpoint folder holds the adapters only, which "
+                            "`mixopt eval` does not load); remove train.extra.lora")
+        if self.train is not None and "checkpoint_hook" in self.train.extra:
+            problems.append("train.extra.checkpoint_hook: search.fidelity sets each trial's "
+                            "checkpoint hook (its checkpoint evaluations); remove it")
         if self.eval.secondary_objective is not None:
             problems.append("search.fidelity: the multi-fidelity GP takes one objective "
                             "(remove eval.secondary_objective)")
@@ -524,9 +533,10 @@ class StudyConfig(BaseModel):
 
     def train_job(
         self, weights: dict[str, float], *, output_dir: Path, run_id: str | None,
-        domain_files: tuple[Path, ...] = (),
+        domain_files: tuple[Path, ...] = (), checkpoint_hook: Mapping[str, Any] | None = None,
     ) -> TrainJob:
-        """The `TrainJob` of one trial (validated).
+        """The `TrainJob` of one trial (validated); `checkpoint_hook` is its
+        ``checkpoint_hook`` (`rlvr.job.CheckpointHookSettings` fields), if any.
 
         Raises:
             MixoptError: no `train` section.
@@ -543,6 +553,8 @@ class StudyConfig(BaseModel):
             "tracking": {"mlflow_tracking_uri": self.tracking_uri, "run_id": run_id,
                          "experiment_name": self.tracking.experiment},
         }
+        if checkpoint_hook is not None:
+            data["checkpoint_hook"] = dict(checkpoint_hook)
         return TrainJob.model_validate(data)
 
 
@@ -611,7 +623,8 @@ def _check_domains(path: Path, config: StudyConfig) -> list[str]:
 def _check_train(path: Path, config: StudyConfig) -> list[str]:
     uniform = {name: 1.0 / len(config.domain_names) for name in config.domain_names}
     try:
-        config.train_job(uniform, output_dir=config.study_dir / "check", run_id=None)
+        config.train_job(uniform, output_dir=config.study_dir / "check", run_id=None,
+                         domain_files=config.domain_files)
     except ValidationError as error:
         return [
             line.replace(f"{path}: ", f"{path}: train (as a TrainJob): ", 1)

@@ -5,6 +5,14 @@
 and, once run, the logs, ``eval.json`` and ``outcome.json``. Any trial can be re-run by hand:
 ``python -m studies.trial_process <trial dir>/trial.json``.
 
+With checkpoint fidelity (``search.fidelity``) the job also has a ``checkpoint_hook``: at each
+checkpoint fraction short of the full budget the trainer saves a checkpoint and runs
+``python -m studies.checkpoint_eval <trial dir>/trial.json --fraction F --checkpoint FOLDER``,
+which runs ``trial.json``'s ``checkpoint_eval`` command (the trial's ``mixopt eval`` with
+``{out}`` for its result, without MLflow) and adds the metrics to ``checkpoints.json``;
+``trial.json``'s ``checkpoints`` lists the study's fractions (the trial process adds the full
+run's evaluation as the last one).
+
 A folder is bound to one attempt by its MLflow run id (in ``trial.json``, the job's
 ``tracking.run_id`` and the outcome). A folder found holding files of another run (a study run
 again under the same name and workdir with a new store or experiment) is moved, whole, to
@@ -32,6 +40,7 @@ EVAL_FILE = "eval.json"
 OUTCOME_FILE = "outcome.json"
 INLINE_DOMAINS_FILE = "inline_domains.yaml"
 CHECKPOINT_PLACEHOLDER = "{checkpoint}"
+OUT_PLACEHOLDER = "{out}"
 SCHEMA_VERSION = 1
 SUPERSEDED_DIR = "superseded"
 
@@ -91,30 +100,49 @@ def prepare_trial(config: StudyConfig, spec: TrialSpec, mixopt: list[str] | None
     trial_dir.mkdir(parents=True, exist_ok=True)
     extra = inline_domain_file(config)
     domain_files = (*config.domain_files, *([extra] if extra is not None else []))
+    fractions = checkpoint_fractions(config)
+    hook = None if not fractions else {
+        "fractions": list(fractions),
+        "command": [sys.executable, "-m", "studies.checkpoint_eval", str(trial_dir / TRIAL_FILE),
+                    "--fraction", "{fraction}", "--checkpoint", CHECKPOINT_PLACEHOLDER]}
     job = config.train_job(dict(spec.weights), output_dir=trial_dir / "train",
-                           run_id=spec.run_id, domain_files=domain_files)
+                           run_id=spec.run_id, domain_files=domain_files, checkpoint_hook=hook)
     save_job(job, trial_dir / JOB_FILE)
     mixopt = list(mixopt or default_mixopt_command())
     ev = config.eval
-    eval_cmd = [
-        *mixopt, "eval", "--checkpoint", CHECKPOINT_PLACEHOLDER,
-        "--benchmarks", ",".join(ev.benchmarks), "--out", str(trial_dir / EVAL_FILE),
-        "--mlflow-run", spec.run_id, "--mlflow-tracking-uri", config.tracking_uri,
-        "--batch-size", str(ev.batch_size), "--max-new-tokens", str(ev.max_new_tokens),
-        "--backend", ev.backend, "--seed", str(spec.seed),
-    ]
-    if ev.limit is not None:
-        eval_cmd += ["--limit", str(ev.limit)]
-    for path in domain_files:
-        eval_cmd += ["--domain-file", str(path)]
-    eval_cmd += list(ev.extra_args)
+
+    def eval_command(out: str, *mlflow: str) -> list[str]:
+        cmd = [
+            *mixopt, "eval", "--checkpoint", CHECKPOINT_PLACEHOLDER,
+            "--benchmarks", ",".join(ev.benchmarks), "--out", out, *mlflow,
+            "--batch-size", str(ev.batch_size), "--max-new-tokens", str(ev.max_new_tokens),
+            "--backend", ev.backend, "--seed", str(spec.seed),
+        ]
+        if ev.limit is not None:
+            cmd += ["--limit", str(ev.limit)]
+        for path in domain_files:
+            cmd += ["--domain-file", str(path)]
+        return cmd + list(ev.extra_args)
+
     content = {
         "schema_version": SCHEMA_VERSION, "study": spec.study, "index": spec.index,
         "attempt": spec.attempt, "run_id": spec.run_id, "trial_dir": str(trial_dir),
         "num_processes": job.grpo.num_processes,
         "train": [*mixopt, "train", str(trial_dir / JOB_FILE)],
-        "eval": eval_cmd,
+        "eval": eval_command(str(trial_dir / EVAL_FILE), "--mlflow-run", spec.run_id,
+                             "--mlflow-tracking-uri", config.tracking_uri),
         "train_output": str(job.output_dir),
         "eval_result": str(trial_dir / EVAL_FILE),
     }
+    if config.search.fidelity is not None:
+        # Checkpoints are evaluated without MLflow: the driver logs them from checkpoints.json.
+        content["checkpoints"] = list(config.search.fidelity.checkpoints)
+        content["checkpoint_eval"] = eval_command(OUT_PLACEHOLDER)
     return write_text_atomic(trial_dir / TRIAL_FILE, json.dumps(content, indent=2) + "\n")
+
+
+def checkpoint_fractions(config: StudyConfig) -> tuple[float, ...]:
+    """The fractions at which a trial's trainer evaluates a checkpoint: the study's
+    checkpoints short of the full budget (the full run is the trial's own evaluation)."""
+    fidelity = config.search.fidelity
+    return () if fidelity is None else tuple(f for f in fidelity.checkpoints if f < 1.0)

@@ -5,7 +5,10 @@ Runs the trial's ``mixopt train`` then ``mixopt eval`` (commands from ``trial.js
 by `studies.trial_files`), each with its own log file, and always ends by writing
 ``outcome.json``: ``{"schema_version": 1, "status": "completed"|"failed", "metrics": {...},
 "reason": "...", "run_id": "..."}``. The metrics are the evaluation's benchmark scores and
-objectives. With ``num_processes > 1`` the training runs under ``accelerate launch`` on
+objectives. A trial with checkpoints (``trial.json``'s ``checkpoints``: the study's
+``search.fidelity``) also gets them as its checkpoint at 1.0 in ``checkpoints.json``, before
+the outcome, after the trainer's checkpoint hook (`studies.checkpoint_eval`) added the earlier
+ones. With ``num_processes > 1`` the training runs under ``accelerate launch`` on
 ``$MASTER_PORT``.
 
 Every result is bound to its attempt by the attempt's MLflow run id (``--run-id``, else
@@ -194,7 +197,25 @@ def run_trial(trial_json: Path, run_id: str | None = None) -> dict[str, Any]:
     code = _run(cmd, log)
     if code != 0:
         return end("failed", reason=f"mixopt eval exited with code {code}; {log}: {_tail(log)}")
-    return end(*_eval_metrics(eval_result))
+    status, metrics, reason = _eval_metrics(eval_result)
+    if status == "completed" and trial.get("checkpoints"):
+        reason = _final_checkpoint(trial_dir, run_id, metrics)
+    return end(status, metrics, reason)
+
+
+def _final_checkpoint(trial_dir: Path, run_id: str | None, metrics: Mapping[str, float]) -> str:
+    """Add the full run's evaluation to ``checkpoints.json`` as its checkpoint at 1.0 (the
+    last point of the trial's curve), unless the file has it. Returns "" or, when the file
+    cannot take it, why (the trial still completes: the driver logs the full run anyway)."""
+    from studies.checkpoints import CheckpointFileError, read_checkpoints, write_checkpoint
+
+    try:
+        done = read_checkpoints(trial_dir, str(run_id))
+        if not done or done[-1].fraction < 1.0:
+            write_checkpoint(trial_dir, str(run_id), 1.0, metrics)
+    except CheckpointFileError as err:
+        return f"the full run's checkpoint was not written: {err}"
+    return ""
 
 
 def _eval_metrics(path: Path) -> tuple[str, dict[str, float], str]:

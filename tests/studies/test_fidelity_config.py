@@ -80,10 +80,26 @@ def test_each_bad_setting_names_its_key(tmp_path, search, message):
     assert message in text, text
 
 
-def test_fidelity_needs_the_function_launcher_and_one_objective(tmp_path):
-    text = "\n".join(_errors(_with(local_study(tmp_path),
-                                   fidelity={"checkpoints": [0.5, 1.0]})))
-    assert "checkpoint evaluations need the function launcher" in text
+def test_fidelity_takes_the_function_or_local_launcher_and_one_objective(tmp_path):
+    # Local trials evaluate their checkpoints through the trainer's checkpoint hook.
+    for name in ("local", "slurm", "lora"):
+        (tmp_path / name).mkdir()
+    config = load_study_config(_with(local_study(tmp_path / "local"),
+                                     fidelity={"checkpoints": [0.5, 1.0]}))
+    assert config.search.fidelity.checkpoints == (0.5, 1.0)
+    slurm = local_study(tmp_path / "slurm", launcher={"kind": "slurm", "executor": "local",
+                                                       "gpus_per_node": 0})
+    text = "\n".join(_errors(_with(slurm, fidelity={"checkpoints": [0.5, 1.0]})))
+    assert "checkpoint evaluations need the function or local launcher" in text
+    assert "slurm trials do not evaluate checkpoints yet" in text
+    path = _with(local_study(tmp_path / "lora"), fidelity={"checkpoints": [0.5, 1.0]})
+    data = yaml.safe_load(path.read_text())
+    data["train"]["extra"] = {"lora": {"r": 4}, "checkpoint_hook": {"fractions": [0.5],
+                                                                    "command": ["x"]}}
+    path.write_text(yaml.safe_dump(data))
+    text = "\n".join(_errors(path))
+    assert "checkpoint evaluations of LoRA trials are not supported yet" in text
+    assert "train.extra.checkpoint_hook: search.fidelity sets" in text
     path = _with(function_study(tmp_path / "two"), fidelity={"checkpoints": [0.5, 1.0]})
     data = yaml.safe_load(path.read_text())
     data["eval"]["secondary_objective"] = {"metric": "in_score"}

@@ -1,0 +1,124 @@
+"""Checkpoint fidelity with the real local trainer: a study of one `local` trial (real `mixopt
+train` of the tiny Qwen2-VL, real `mixopt eval`) with checkpoints [0.5, 1.0] evaluates the
+trial's checkpoint at half its steps through the job's checkpoint hook, and its full run;
+both observations are in the attempt's checkpoints.json with the evaluation's own metric
+names and values, and the study's ledger has them as checkpoint.* step metrics."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import pytest
+import yaml
+
+from evaluators import read_result
+from rlvr.job import load_job
+from rlvr.models import build_tiny_qwen2vl
+from studies.checkpoint_eval import eval_paths, evaluate_trial_checkpoint
+from studies.checkpoints import FIDELITY_METRIC, PREFIX, read_checkpoints, write_checkpoint
+from studies.config import load_study_config
+from studies.driver import ledger_of, run_study
+from studies.trials import TrialStatus, latest_attempts
+from tests.rlvr.training.conftest import BOX_DOMAIN as BOX
+from tests.rlvr.training.conftest import MC_DOMAIN as MC
+from tests.rlvr.training.conftest import write_domains
+
+pytestmark = pytest.mark.slow
+
+
+def domains_with_tests(folder):
+    """The training tests' two domains (multiple choice, grounding), their records also their
+    test split."""
+    path = write_domains(folder, size=4)
+    specs = yaml.safe_load(path.read_text())
+    for spec in specs.values():
+        spec["test_source"] = spec["source"]
+    path.write_text(yaml.safe_dump(specs))
+    return path
+
+
+def study_file(tmp_path, model, domain_file):
+    config = {
+        "name": "tiny-fidelity",
+        "domains": [MC, BOX],
+        "domain_files": [str(domain_file)],
+        "search": {"initial_design": {"kind": "centroid+sobol", "n": 1}, "batch_size": 1,
+                   "parallelism": 1, "max_trials": 1, "max_retries": 0, "seed": 0,
+                   "fidelity": {"checkpoints": [0.5, 1.0]}},
+        "train": {"model": str(model), "budget": 4, "max_steps": 2, "save_steps": 100,
+                  "grpo": {"learning_rate": 1e-2, "warmup_ratio": 0.0, "beta": 0.0,
+                           "num_generations": 2, "per_device_train_batch_size": 2,
+                           "max_completion_length": 8}},
+        "eval": {"benchmarks": [MC, BOX], "objective": {"metric": "in_score"}, "limit": 2,
+                 "batch_size": 2, "max_new_tokens": 4, "backend": "hf"},
+        "launcher": {"kind": "local", "gpus_per_trial": 0,
+                     "env": {"OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}},
+        "workdir": str(tmp_path / "runs"),
+    }
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+def test_a_local_trial_evaluates_its_checkpoints_and_the_study_records_them(tmp_path):
+    model = build_tiny_qwen2vl(tmp_path / "model", seed=0)
+    domain_file = domains_with_tests(tmp_path / "domains")
+    config = load_study_config(study_file(tmp_path, model, domain_file))  # not refused now
+    outcome = run_study(config, poll_interval_s=0.2)
+
+    [record] = latest_attempts(outcome.trials)
+    assert record.status is TrialStatus.COMPLETED, record.reason
+    folder = config.study_dir / "trials" / f"{record.index:03d}-a{record.attempt}"
+    job = load_job(folder / "job.yaml")
+    assert job.checkpoint_hook.fractions == (0.5,)  # the full run is the trial's own eval
+
+    found = read_checkpoints(folder, record.run_id)
+    assert [c.fraction for c in found] == [0.5, 1.0]
+    half, full = found
+    # Real evaluations with eval's metric names: the half-way one of checkpoint-1, scored
+    # by `mixopt eval` into its own result file; the full one is the trial's outcome.
+    result = read_result(eval_paths(folder, 0.5)[0])
+    assert result.step == 1 and result.checkpoint == str(job.output_dir / "checkpoint-1")
+    assert set(half.metrics) == {MC, BOX, "in_score"}
+    assert half.metrics[MC] == result.benchmarks[MC].score
+    assert half.metrics["in_score"] == result.objectives["in_score"]
+    assert all(0.0 <= v <= 1.0 for v in half.metrics.values())
+    assert [result.benchmarks[b].n for b in (MC, BOX)] == [2, 2]
+    outcome_file = json.loads((folder / "outcome.json").read_text())
+    assert full.metrics == outcome_file["metrics"]
+
+    # The ledger: both checkpoints at steps 500 and 1000 under checkpoint.*, and the objective.
+    client = ledger_of(config).client
+    assert [(m.step, m.value) for m in client.get_metric_history(record.run_id,
+                                                                 FIDELITY_METRIC)] \
+        == [(500, 0.5), (1000, 1.0)]
+    for name in (MC, BOX, "in_score"):
+        history = sorted((m.step, m.value) for m in client.get_metric_history(
+            record.run_id, PREFIX + name))
+        assert history == [(500, half.metrics[name]), (1000, full.metrics[name])]
+    objective = {m.step: m.value for m in client.get_metric_history(record.run_id,
+                                                                    PREFIX + "objective")}
+    assert objective == {500: half.metrics["in_score"], 1000: record.objective}
+
+
+def test_a_checkpoint_already_in_the_file_is_not_evaluated_again(tmp_path):
+    trial_dir = tmp_path / "trial"
+    trial_dir.mkdir()
+    marker = tmp_path / "ran"
+    trial = {"schema_version": 1, "run_id": "r1",
+             "checkpoint_eval": [sys.executable, "-c",
+                                 f"open({str(marker)!r}, 'w').write('x')"]}
+    (trial_dir / "trial.json").write_text(json.dumps(trial))
+    write_checkpoint(trial_dir, "r1", 0.5, {"in_score": 0.25})
+    code, message = evaluate_trial_checkpoint(trial_dir / "trial.json", 0.5, tmp_path / "ck")
+    assert code == 0 and "not evaluated again" in message and not marker.exists()
+    # A failing evaluation is an exit code and its reason, and adds nothing to the file.
+    trial["checkpoint_eval"] = [sys.executable, "-c", "import sys; sys.exit(4)"]
+    (trial_dir / "trial.json").write_text(json.dumps(trial))
+    code, message = evaluate_trial_checkpoint(trial_dir / "trial.json", 0.75, tmp_path / "ck")
+    assert code == 4 and "mixopt eval exited with code 4" in message
+    assert [c.fraction for c in read_checkpoints(trial_dir, "r1")] == [0.5]
