@@ -11,8 +11,10 @@ round by round so that a burst of load elsewhere does not fall on one command on
 and the median wall time are reported with the target (issue 15 item 12, issue 16 section 2)
 and the 1-minute load average before and after (a shared machine: compare the min), and
 whether each cached predict found the fresh one's answer (``predict_cached_hits``: a change to
-the code the cache key covers, mid-run, makes it recompute). ``PYTHONPATH=<a copy of a tree>``
-times that tree. Prints one JSON object, also written to ``--out``.
+the code the cache key covers, mid-run, makes it recompute), and likewise each cached report
+the fresh report's page (``report_cached_hits``; a tree without the report cache: all false).
+``PYTHONPATH=<a copy of a tree>`` times that tree. Prints one JSON object, also written to
+``--out``.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "studies" / "examples" / "known_
 CPU_SECONDS: list[float] = []
 EXAMPLE_CPU: list[float] = []  # those of the shipped example's runs
 TARGETS = {"help": 1.5, "config_error": 1.5, "status": 3.0, "predict": 10.0,
-           "predict_cached": 10.0, "report": 10.0}
+           "predict_cached": 10.0, "report": 10.0, "report_cached": 10.0}
 
 
 def mixopt_command() -> list[str]:
@@ -96,13 +98,16 @@ def commands(config: Path, workdir: Path, folder: Path) -> dict[str, tuple[list[
         "status": (["study", "status", *study], 0),
         "predict": (["study", "predict", *study], 0),  # its cache removed before (fresh)
         "predict_cached": (["study", "predict", *study], 0),  # answered from that cache
+        # its kept page removed before (drawn afresh), then drawn from that page
         "report": (["study", "report", *study, "--out", str(folder / "report.html")], 0),
+        "report_cached": (["study", "report", *study, "--out", str(folder / "again.html")], 0),
     }
 
 
-def cache_entries(workdir: Path) -> set[str]:
-    """The predict answers kept in the studies' folders of `workdir` (file names)."""
-    return {p.name for p in workdir.glob("*/cache/predict-*.json")}
+def cache_entries(workdir: Path, pattern: str = "predict-*.json") -> set[str]:
+    """The predict answers (or, with `pattern` ``report-*.html``, the report pages) kept in
+    the studies' folders of `workdir` (file names)."""
+    return {p.name for p in workdir.glob(f"*/cache/{pattern}")}
 
 
 def machine() -> dict[str, object]:
@@ -133,16 +138,24 @@ def main() -> None:
         runs: dict[str, list[float]] = {name: [] for name in todo}
         cpu: dict[str, list[float]] = {name: [] for name in todo}
         cache_hits: list[bool] = []  # whether each predict_cached run found predict's answer
+        report_hits: list[bool] = []  # whether each report_cached run found report's page
         for _ in range(args.repeats):  # round by round: load bursts spread over commands
             for name, (argv, expect) in todo.items():
                 if name == "predict":  # studies/cli/predict_cache.py: compute afresh
                     for cache in workdir.glob("*/cache"):
                         shutil.rmtree(cache)
+                if name == "report":  # studies/cli/report_cache.py: draw afresh
+                    for page in workdir.glob("*/cache/report-*.html"):
+                        page.unlink()
                 kept = cache_entries(workdir)
+                pages = cache_entries(workdir, "report-*.html")
                 runs[name].append(timed([*mixopt, *argv], expect=expect))
                 cpu[name].append(CPU_SECONDS[-1])
                 if name == "predict_cached":  # a miss (the code changed meanwhile) adds one
                     cache_hits.append(cache_entries(workdir) == kept)
+                if name == "report_cached":  # a hit: a page was kept, none added
+                    now = cache_entries(workdir, "report-*.html")
+                    report_hits.append(bool(pages) and now == pages)
         results = {}
         for name, (argv, _) in todo.items():
             median = statistics.median(runs[name])
@@ -166,7 +179,7 @@ def main() -> None:
         "example_trials": yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))["search"][
             "max_trials"],
         "inspected_trials": args.trials, "repeats": args.repeats, "commands": results,
-        "predict_cached_hits": cache_hits,
+        "predict_cached_hits": cache_hits, "report_cached_hits": report_hits,
     }
     text = json.dumps(report, indent=2)
     args.out.write_text(text + "\n", encoding="utf-8")
