@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
+from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -122,3 +124,45 @@ def test_a_checkpoint_already_in_the_file_is_not_evaluated_again(tmp_path):
     code, message = evaluate_trial_checkpoint(trial_dir / "trial.json", 0.75, tmp_path / "ck")
     assert code == 4 and "mixopt eval exited with code 4" in message
     assert [c.fraction for c in read_checkpoints(trial_dir, "r1")] == [0.5]
+
+
+def test_a_killed_local_trial_keeps_the_checkpoints_it_evaluated(tmp_path):
+    """The launcher's cancel (what the driver does to a trial it stops early) during training,
+    after the first checkpoint evaluation: the whole process group ends, before the trial
+    trained to its end, and checkpoints.json keeps that checkpoint."""
+    from mlflow.tracking import MlflowClient
+
+    from studies.launchers.base import TrialSpec
+    from studies.launchers.local import LocalLauncher, group_members
+    from studies.trial_files import prepare_trial
+
+    model = build_tiny_qwen2vl(tmp_path / "model", seed=0)
+    path = study_file(tmp_path, model, domains_with_tests(tmp_path / "domains"))
+    data = yaml.safe_load(path.read_text())
+    data["search"]["fidelity"] = {"checkpoints": [0.25, 1.0]}
+    data["train"].update(max_steps=8, budget=16)  # steps 2..8 are left after the checkpoint
+    path.write_text(yaml.safe_dump(data))
+    config = load_study_config(path)
+    config.study_dir.mkdir(parents=True)
+    client = MlflowClient(config.tracking_uri)
+    run_id = client.create_run(client.create_experiment("kill")).info.run_id
+    spec = TrialSpec(study=config.name, index=0, attempt=0, weights={MC: 0.5, BOX: 0.5},
+                     seed=0, run_id=run_id, trial_dir=str(config.study_dir / "trials" / "000"))
+    prepare_trial(config, spec)
+    launcher = LocalLauncher(config.launcher, study_dir=config.study_dir, kill_grace_s=5.0)
+    handle = launcher.submit(spec)
+    folder = Path(spec.trial_dir)
+    found = []
+    for _ in range(3000):  # a guard against a hung trial, not a timing
+        found = read_checkpoints(folder, run_id)
+        if found or launcher.poll(handle).state != "running":
+            break
+        time.sleep(0.1)
+    assert [c.fraction for c in found] == [0.25], (folder / "train.log").read_text()[-2000:]
+    launcher.cancel(handle)
+    assert group_members(handle["pid"]) == []
+    assert not (folder / "outcome.json").exists()
+    result = json.loads((folder / "train" / "train_result.json").read_text())
+    assert not result["complete"]
+    kept = read_checkpoints(folder, run_id)
+    assert [c.fraction for c in kept] == [0.25] and set(kept[0].metrics) == {MC, BOX, "in_score"}
