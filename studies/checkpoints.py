@@ -26,8 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlflow.entities import Metric
-
 from mixopt.errors import MixoptError
 from rlvr.atomic_write import write_text_atomic
 from studies.config import CHECKPOINT_STEPS
@@ -124,6 +122,8 @@ def log_checkpoint(client: Any, run_id: str, checkpoint: Checkpoint,
                    objective: float | None) -> None:
     """Log `checkpoint` on the run as ``checkpoint.*`` step metrics in one batch (fraction,
     metrics, and the objective when it could be computed)."""
+    from mlflow.entities import Metric  # here: a trial's side writes the file without MLflow
+
     now = int(time.time() * 1000)
     values = {PREFIX + k: float(v) for k, v in checkpoint.metrics.items()}
     if objective is not None:
