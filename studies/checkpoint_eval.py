@@ -18,7 +18,10 @@ the reason on stderr (the trainer then ends the run, and the trial fails with it
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
+import os
+import signal
 import sys
 from pathlib import Path
 
@@ -29,7 +32,7 @@ from studies.checkpoints import (
     write_checkpoint,
 )
 from studies.trial_files import CHECKPOINT_PLACEHOLDER, OUT_PLACEHOLDER
-from studies.trial_process import _eval_metrics, _run, _tail
+from studies.trial_process import PR_SET_PDEATHSIG, _eval_metrics, _run, _tail
 
 EVALS_DIR = "checkpoint_evals"
 
@@ -79,7 +82,25 @@ def evaluate_trial_checkpoint(trial_json: Path, fraction: float,
     return 0, f"checkpoint at {fraction:g} of the budget ({checkpoint}): {shown}"
 
 
+def die_with_parent() -> None:
+    """Get SIGTERM when the process that started this one (the trainer) dies (Linux; else
+    nothing). Armed here, in this process, rather than by the trainer: a ``preexec_fn`` in the
+    trainer's many-threaded process could deadlock in the forked child. The `mixopt eval` run
+    from here dies with this process in turn (`studies.trial_process._run`), so a trainer
+    killed alone (its process group aside) leaves no evaluation behind."""
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getppid()
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the trainer died before the signal was armed
+        os._exit(1)
+
+
 def main(argv: list[str] | None = None) -> int:
+    die_with_parent()
     parser = argparse.ArgumentParser(prog="python -m studies.checkpoint_eval",
                                      description="Evaluate one checkpoint of a trial.")
     parser.add_argument("trial_json", type=Path, help="TRIAL_DIR/trial.json")

@@ -166,3 +166,39 @@ def test_a_killed_local_trial_keeps_the_checkpoints_it_evaluated(tmp_path):
     assert not result["complete"]
     kept = read_checkpoints(folder, run_id)
     assert [c.fraction for c in kept] == [0.25] and set(kept[0].metrics) == {MC, BOX, "in_score"}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_checkpoint_evaluation_dies_with_the_trainer_that_started_it(tmp_path):
+    """A trainer killed alone (SIGKILL, not its process group) takes its checkpoint hook's
+    evaluation along: the hook process and the `mixopt eval` it runs both end."""
+    import signal
+    import subprocess
+
+    from studies.lock import pid_alive
+
+    trial_dir = tmp_path / "trial"
+    trial_dir.mkdir()
+    eval_pid = tmp_path / "eval.pid"
+    trial = {"schema_version": 1, "run_id": "r1", "checkpoint_eval": [
+        sys.executable, "-c", f"import os, time; open({str(eval_pid)!r}, 'w').write("
+        "str(os.getpid())); time.sleep(120)"]}
+    (trial_dir / "trial.json").write_text(json.dumps(trial))
+    hook_pid = tmp_path / "hook.pid"
+    trainer = subprocess.Popen([sys.executable, "-c", (
+        "import subprocess, sys; p = subprocess.Popen([sys.executable, '-m', "
+        f"'studies.checkpoint_eval', {str(trial_dir / 'trial.json')!r}, '--fraction', '0.5', "
+        f"'--checkpoint', 'ck']); open({str(hook_pid)!r}, 'w').write(str(p.pid)); p.wait()")])
+    for _ in range(600):  # a guard, not a timing
+        if eval_pid.exists() and eval_pid.read_text():
+            break
+        time.sleep(0.05)
+    pids = [int(hook_pid.read_text()), int(eval_pid.read_text())]
+    assert all(pid_alive(p) for p in pids)
+    trainer.send_signal(signal.SIGKILL)
+    trainer.wait()
+    for _ in range(200):
+        if not any(pid_alive(p) for p in pids):
+            break
+        time.sleep(0.05)
+    assert not any(pid_alive(p) for p in pids)
