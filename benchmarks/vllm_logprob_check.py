@@ -15,9 +15,16 @@ grpo_throughput.py:
    and for image prompts (temperature 1, log-probability of each sampled token kept).
 2. The same checkpoint in transformers scores those tokens three ways: float32, float32
    master weights under bfloat16 autocast (what our trainer does on a GPU), and bfloat16.
+   The image prompts go to vLLM twice: as chat text (vLLM's processor expands the image
+   placeholder) and as TRL's colocate mode sends them (the trainer's token ids, placeholder
+   already expanded, plus the image).
 3. TRL's colocate weight sync is replayed (``model_runner.model.load_weights`` with the HF
    model's ``named_parameters``, weights unchanged) and step 1-2 repeated: a sync that maps a
    name wrongly shows as a larger difference after it.
+
+   Then every weight of the float32 model is perturbed (5 % noise) and synced: vLLM must
+   follow the perturbed model (and part from the unperturbed bfloat16 copy), which proves
+   that the sync writes.
 
 Figures per (phase, kind, variant): mean and max |logp_vllm - logp_hf| per token, and the
 share of sequences TRL's ``sequence_mask`` (ratio = exp(sum of differences) outside
@@ -46,29 +53,41 @@ TRL_SEQUENCE_MASK_MAX = 3.0  # TRL 1.16's vllm_importance_sampling_clip_max defa
 
 
 def requests(processor, count: int, image_px: int) -> dict[str, list]:
+    """Per kind, requests ``{"vllm": what vLLM gets, "prompt": chat text, "image": PIL or None}``.
+
+    ``image_ids`` is how TRL's colocate mode calls vLLM: the trainer's token ids (the image
+    placeholder already expanded by the HF processor) plus the image; ``image`` gives vLLM the
+    chat text and lets its own processor expand the placeholder.
+    """
     from PIL import Image
 
     rng = random.Random(0)
-    out: dict[str, list] = {"text": [], "image": []}
+    out: dict[str, list] = {"text": [], "image": [], "image_ids": []}
     for i in range(count):
         question = f"Which shape is left of the red circle? Options: (A) star (B) cross {i}"
         text_only = [{"role": "user", "content": [{"type": "text", "text": question}]}]
         with_image = [{"role": "user", "content": [{"type": "image"},
                                                    {"type": "text", "text": question}]}]
-        out["text"].append({"prompt": processor.apply_chat_template(
-            text_only, add_generation_prompt=True, tokenize=False)})
+        text = processor.apply_chat_template(text_only, add_generation_prompt=True,
+                                             tokenize=False)
+        out["text"].append({"vllm": {"prompt": text}, "prompt": text, "image": None})
         image = Image.frombytes("RGB", (image_px, image_px),
                                 rng.randbytes(image_px * image_px * 3))
-        out["image"].append({"prompt": processor.apply_chat_template(
-            with_image, add_generation_prompt=True, tokenize=False),
-            "multi_modal_data": {"image": image}})
+        prompt = processor.apply_chat_template(with_image, add_generation_prompt=True,
+                                               tokenize=False)
+        out["image"].append({"vllm": {"prompt": prompt, "multi_modal_data": {"image": image}},
+                             "prompt": prompt, "image": image})
+        ids = processor(text=[prompt], images=[image], return_tensors="pt")["input_ids"][0]
+        out["image_ids"].append({"vllm": {"prompt_token_ids": ids.tolist(),
+                                          "multi_modal_data": {"image": image}},
+                                 "prompt": prompt, "image": image})
     return out
 
 
 def sample(llm, params, batch: list[dict]) -> list[dict]:
     """Per request: completion token ids and vLLM's log-probability of each."""
     rows = []
-    for output in llm.generate(batch, params, use_tqdm=False):
+    for output in llm.generate([r["vllm"] for r in batch], params, use_tqdm=False):
         completion = output.outputs[0]
         ids = list(completion.token_ids)
         logps = [step[token].logprob for token, step in zip(ids, completion.logprobs, strict=True)]
@@ -81,7 +100,7 @@ def hf_logps(model, processor, request: dict, ids: list[int], temperature: float
     """Log-probabilities of ``ids`` after the request's prompt under the HF ``model``."""
     import torch
 
-    images = [request["multi_modal_data"]["image"]] if "multi_modal_data" in request else None
+    images = [request["image"]] if request["image"] is not None else None
     inputs = processor(text=[request["prompt"]], images=images, return_tensors="pt")
     inputs = {k: v.to(DEVICE) for k, v in inputs.items()}
     prompt_len = inputs["input_ids"].shape[1]
@@ -180,8 +199,17 @@ def main() -> None:
     bf16 = bf16.to("cuda").eval()
     models = {"float32": fp32, "autocast": fp32, "bf16": bf16}
 
-    for phase in ("loaded", "after_sync"):
-        if phase == "after_sync":
+    for phase in ("loaded", "after_sync", "after_sync_perturbed"):
+        if phase == "after_sync_perturbed":
+            # A sync that writes nothing leaves vLLM where it was, as the identity sync above
+            # would also show: change every weight by 5 % noise, sync, and expect vLLM to follow
+            # the perturbed float32 model (and to part from the unperturbed bfloat16 one).
+            generator = torch.Generator(device="cuda").manual_seed(1)
+            with torch.no_grad():
+                for param in fp32.parameters():
+                    noise = torch.randn(param.shape, generator=generator, device=param.device)
+                    param.mul_(1 + 0.05 * noise)
+        if phase != "loaded":
             runner = llm.llm_engine.model_executor.driver_worker.model_runner.model
             t0 = time.perf_counter()
             names = 0
