@@ -511,11 +511,7 @@ class StudyConfig(BaseModel):
                             "which the rule decides)")
         if search.fidelity is None:
             return problems
-        if self.launcher.kind == "slurm":
-            problems.append("search.fidelity: checkpoint evaluations need the function or "
-                            "local launcher for now (slurm trials do not evaluate checkpoints "
-                            "yet)")
-        if self.launcher.kind == "local" and self.train is not None \
+        if self.launcher.kind != "function" and self.train is not None \
                 and self.train.extra.get("lora") is not None:
             problems.append("search.fidelity: checkpoint evaluations of LoRA trials are not "
                             "supported yet (a checkpoint folder holds the adapters only, which "

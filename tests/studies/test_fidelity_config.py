@@ -80,8 +80,8 @@ def test_each_bad_setting_names_its_key(tmp_path, search, message):
     assert message in text, text
 
 
-def test_fidelity_takes_the_function_or_local_launcher_and_one_objective(tmp_path):
-    # Local trials evaluate their checkpoints through the trainer's checkpoint hook.
+def test_fidelity_takes_any_launcher_but_not_lora_trials_and_one_objective(tmp_path):
+    # Local and slurm trials evaluate their checkpoints through the trainer's checkpoint hook.
     for name in ("local", "slurm", "lora"):
         (tmp_path / name).mkdir()
     config = load_study_config(_with(local_study(tmp_path / "local"),
@@ -89,9 +89,8 @@ def test_fidelity_takes_the_function_or_local_launcher_and_one_objective(tmp_pat
     assert config.search.fidelity.checkpoints == (0.5, 1.0)
     slurm = local_study(tmp_path / "slurm", launcher={"kind": "slurm", "executor": "local",
                                                        "gpus_per_node": 0})
-    text = "\n".join(_errors(_with(slurm, fidelity={"checkpoints": [0.5, 1.0]})))
-    assert "checkpoint evaluations need the function or local launcher" in text
-    assert "slurm trials do not evaluate checkpoints yet" in text
+    config = load_study_config(_with(slurm, fidelity={"checkpoints": [0.25, 1.0]}))
+    assert config.search.fidelity.checkpoints == (0.25, 1.0)
     path = _with(local_study(tmp_path / "lora"), fidelity={"checkpoints": [0.5, 1.0]})
     data = yaml.safe_load(path.read_text())
     data["train"]["extra"] = {"lora": {"r": 4}, "checkpoint_hook": {"fractions": [0.5],

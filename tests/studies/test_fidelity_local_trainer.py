@@ -1,8 +1,11 @@
-"""Checkpoint fidelity with the real local trainer: a study of one `local` trial (real `mixopt
+"""Checkpoint fidelity with the real trainer: a study of one `local` trial (real `mixopt
 train` of the tiny Qwen2-VL, real `mixopt eval`) with checkpoints [0.5, 1.0] evaluates the
 trial's checkpoint at half its steps through the job's checkpoint hook, and its full run;
 both observations are in the attempt's checkpoints.json with the evaluation's own metric
-names and values, and the study's ledger has them as checkpoint.* step metrics."""
+names and values, and the study's ledger has them as checkpoint.* step metrics. The same
+through the slurm launcher (submitit's local executor); a cancelled trial keeps what it
+evaluated; the hook's side alone (skip a done fraction, a failing evaluation, dying with the
+trainer)."""
 
 from __future__ import annotations
 
@@ -105,6 +108,32 @@ def test_a_local_trial_evaluates_its_checkpoints_and_the_study_records_them(tmp_
     objective = {m.step: m.value for m in client.get_metric_history(record.run_id,
                                                                     PREFIX + "objective")}
     assert objective == {500: half.metrics["in_score"], 1000: record.objective}
+
+
+def test_a_slurm_trial_evaluates_its_checkpoints_too(tmp_path, monkeypatch):
+    """Through submitit's local executor (no cluster here): the job runs the same trial
+    process, so the same hook; its checkpoints reach the file and the ledger."""
+    pytest.importorskip("submitit")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # the slurm launcher has no `env` of its own
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    model = build_tiny_qwen2vl(tmp_path / "model", seed=0)
+    path = study_file(tmp_path, model, domains_with_tests(tmp_path / "domains"))
+    data = yaml.safe_load(path.read_text())
+    data["launcher"] = {"kind": "slurm", "executor": "local", "gpus_per_node": 0,
+                        "time_min": 10}
+    path.write_text(yaml.safe_dump(data))
+    config = load_study_config(path)
+    outcome = run_study(config, poll_interval_s=0.2)
+    [record] = latest_attempts(outcome.trials)
+    assert record.status is TrialStatus.COMPLETED, record.reason
+    assert record.handle["kind"] == "slurm"
+    folder = config.study_dir / "trials" / f"{record.index:03d}-a{record.attempt}"
+    found = read_checkpoints(folder, record.run_id)
+    assert [c.fraction for c in found] == [0.5, 1.0]
+    assert read_result(eval_paths(folder, 0.5)[0]).step == 1
+    client = ledger_of(config).client
+    assert [m.step for m in client.get_metric_history(record.run_id, FIDELITY_METRIC)] \
+        == [500, 1000]
 
 
 def test_a_checkpoint_already_in_the_file_is_not_evaluated_again(tmp_path):
