@@ -45,6 +45,7 @@ from rlvr.training.plain_progress import PlainProgressCallback
 from rlvr.training.prompt_length import check_prompt_lengths
 from rlvr.training.result import TrainResult, read_result, write_result
 from rlvr.training.reward import domain_reward
+from rlvr.training.sampling_mismatch import SamplingMismatchWarning
 from rlvr.training.tracking import MlflowCurvesCallback, job_params, log_params, open_run
 from rlvr.training.zero_signal import ZeroSignalWarning
 
@@ -156,6 +157,7 @@ def run_training(
             callbacks=[
                 *([MlflowCurvesCallback(client, run_id)] if client is not None else []),
                 ZeroSignalWarning(),  # says so when every GRPO advantage is 0
+                *([SamplingMismatchWarning()] if job.generation.backend != "hf" else []),
                 PlainProgressCallback(),  # lines in a log file, where tqdm's bar is unreadable
                 *([CheckpointHookCallback(job.checkpoint_hook)]
                   if job.checkpoint_hook is not None else []),
