@@ -659,7 +659,8 @@ class SearchPolicy:
             if multi:
                 self._believed_rows(fitted, pool, history, free, out, room, take)
                 return Ask(tuple(out), idle_rounds=idle_rounds, fitted=fitted)
-            order = self._pool_order(fitted, pool, free, out, n, seed)
+            order = self._pool_order(fitted, pool, free, out, n, seed,
+                                     history.pending_at(self.settings.space.dim)[0])
         except FitError as err:
             return Ask(tuple(out), idle_rounds=idle_rounds, fitted=fitted, fit_failed=True,
                        notes=(f"the acquisition failed ({err})",))
@@ -739,10 +740,11 @@ class SearchPolicy:
         return used
 
     def _pool_order(self, fitted: FittedPolicy, pool: CandidatePool, free: np.ndarray,
-                    out: list[Proposal], n: int, seed: int) -> np.ndarray:
-        """Free target rows in qLogNEI's order of preference (best first)."""
+                    out: list[Proposal], n: int, seed: int, pending: np.ndarray) -> np.ndarray:
+        """Free target rows in qLogNEI's order of preference (best first), the pending
+        mixtures and this batch's rows so far as BoTorch's `X_pending`."""
         rows = np.flatnonzero(free)
-        in_flight = np.vstack([p.x[None, :] for p in out]) if out else None
+        in_flight = np.vstack([pending, *(p.x[None, :] for p in out)])
         k = min(n - len(out), len(rows))
         chosen = pool_log_nei(fitted.model.to_botorch(), fitted.X, pool.X[rows], k,
                               X_pending=in_flight, seed=seed)

@@ -3,7 +3,7 @@
 A batch of the cost-weighted target EI is chosen one row at a time, each chosen row (and every
 pending one, at its fidelity) believed at the model's posterior mean before the next is
 scored (`MultiFidelityGP.believe`); no row within `SAME_MIXTURE` of a pending or chosen mixture
-is proposed.
+is proposed. A single-fidelity pool's qLogNEI gets the pending mixtures as `X_pending`.
 """
 
 from __future__ import annotations
@@ -164,3 +164,22 @@ def test_believe_keeps_the_mean_and_shrinks_the_variance_near_the_believed_point
     assert np.all(after.latent_std <= before.latent_std + 1e-9)
     # The fitted model itself is unchanged.
     np.testing.assert_allclose(model.predict(new, 1.0).latent_std, before.latent_std[:2])
+
+
+def test_single_fidelity_pool_proposals_condition_on_pending_mixtures() -> None:
+    # The GP's qLogNEI over a pool gets the pending mixtures as X_pending (as off the pool):
+    # with the acquisition's favourite pending, its first choice is not a neighbour of it.
+    X = mixtures()
+    obs = tuple(Observation(x, (float(target(x[None])[0]),), warm_start=True) for x in X[:8])
+
+    def single() -> SearchPolicy:
+        return SearchPolicy(PolicySettings(space=SPACE, n_init=3, seed=0))
+
+    top = single().ask(History(obs), 1, pool=CandidatePool(X)).proposals[0]
+    steps = np.array([[1, -1, 0], [-1, 1, 0], [1, 0, -1], [-1, 0, 1], [0, 1, -1], [0, -1, 1]])
+    near = top.x + 0.02 * steps / np.sqrt(2)
+    near = near[(near >= 0).all(axis=1)]
+    ask = single().ask(History(obs, pending=top.x[None, :]), 2,
+                       pool=CandidatePool(np.vstack([X, near])))
+    assert len(ask.proposals) == 2
+    assert np.linalg.norm(ask.proposals[0].x - top.x) > 0.05
