@@ -55,8 +55,10 @@ def hook_command(command: tuple[str, ...], checkpoint: Path, step: int,
 class CheckpointHookCallback(TrainerCallback):
     """Saves at the hook's steps and runs its command on each saved checkpoint (see module).
 
-    Steps at or before the step a run resumes from are not run again (their checkpoints were
-    handed to the command by the interrupted attempt).
+    A resumed run hands the checkpoint it resumes from to the command again when that is a
+    hook step (the interrupted attempt may have died during the command: each checkpoint is
+    handed over at least once, and the command skips what it has done); earlier hook steps
+    are not run again (their weights are gone by then).
     """
 
     def __init__(self, settings: CheckpointHookSettings) -> None:
@@ -64,25 +66,35 @@ class CheckpointHookCallback(TrainerCallback):
         self.pending: dict[int, list[float]] = {}
 
     def on_train_begin(self, args, state, control, **kwargs):
-        if state.max_steps > 0:
-            self.pending = {s: f for s, f in hook_steps(self.settings.fractions,
-                                                        state.max_steps).items()
-                            if s > state.global_step}
+        if state.max_steps <= 0:
+            return
+        self.pending = {s: f for s, f in hook_steps(self.settings.fractions,
+                                                    state.max_steps).items()
+                        if s >= state.global_step}
+        if state.global_step in self.pending and checkpoint_folder(args, state).is_dir():
+            self._run(args, state)  # resumed from a hook step's checkpoint
 
     def on_step_end(self, args, state, control, **kwargs):
         if state.global_step in self.pending:
             control.should_save = True
 
     def on_save(self, args, state, control, **kwargs):
-        fractions = self.pending.pop(state.global_step, None)
-        if fractions is None:
-            return
-        folder = Path(args.output_dir) / f"{PREFIX_CHECKPOINT_DIR}-{state.global_step}"
+        if state.global_step in self.pending:
+            self._run(args, state)
+
+    def _run(self, args, state) -> None:
+        fractions = self.pending.pop(state.global_step)
         if state.is_world_process_zero:
             for fraction in fractions:
-                run_hook(self.settings.command, folder, state.global_step, fraction)
+                run_hook(self.settings.command, checkpoint_folder(args, state),
+                         state.global_step, fraction)
         if dist.is_available() and dist.is_initialized():
             dist.barrier()  # the other processes wait for the command to end
+
+
+def checkpoint_folder(args, state) -> Path:
+    """The trainer's checkpoint folder of the current step."""
+    return Path(args.output_dir) / f"{PREFIX_CHECKPOINT_DIR}-{state.global_step}"
 
 
 def run_hook(command: tuple[str, ...], checkpoint: Path, step: int, fraction: float) -> None:

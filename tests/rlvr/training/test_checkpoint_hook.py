@@ -71,7 +71,7 @@ def test_the_command_runs_on_each_saved_checkpoint_while_training_waits(
         assert state["global_step"] == c["step"]
 
 
-def test_a_failing_command_ends_the_run_and_a_resumed_run_skips_done_steps(
+def test_a_failing_command_ends_the_run_and_a_resumed_run_hands_its_checkpoint_again(
         tiny_model, domain_file, mlflow_uri, tmp_path):
     fail = (sys.executable, "-c", "import sys; sys.exit(3)")
     job = tiny_job(tiny_model, domain_file, tmp_path / "out", max_steps=2, save_steps=100,
@@ -80,17 +80,29 @@ def test_a_failing_command_ends_the_run_and_a_resumed_run_skips_done_steps(
     with pytest.raises(CheckpointHookError, match=r"exited with code 3 on .*checkpoint-1"):
         run_training(job, extra_rewards=[digit_count])
     assert not read_result(job.output_dir).complete
-
-    # Killed at step 2 before its save (the hook's checkpoint-1 is the last one): the resumed
-    # run starts there, runs the hook at step 2 and not again at step 1.
+    # Resumed from the hook's checkpoint-1 (the hook may change between attempts): the
+    # command gets that checkpoint before training goes on.
     command, out = recorder(tmp_path)
-    job = tiny_job(tiny_model, domain_file, tmp_path / "out2", max_steps=3, save_steps=100,
+    fixed = job.model_copy(update={"checkpoint_hook": CheckpointHookSettings(
+        fractions=(0.5,), command=command)})
+    resumed = run_training(fixed, extra_rewards=[digit_count])
+    assert resumed.complete and resumed.resumed_from == str(job.output_dir / "checkpoint-1")
+    assert [(c["step"], c["fraction"]) for c in calls(out)] == [(1, 0.5)]
+
+
+def test_a_resumed_run_does_not_repeat_earlier_hook_steps(tiny_model, domain_file, mlflow_uri,
+                                                          tmp_path):
+    # Killed at step 3 before its save: the resumed run starts from checkpoint-2 (the hook's
+    # second), hands it over again, runs step 3 and not step 1 again.
+    command, out = recorder(tmp_path)
+    job = tiny_job(tiny_model, domain_file, tmp_path / "out", max_steps=4, save_steps=100,
                    tracking={"mlflow_tracking_uri": mlflow_uri},
-                   checkpoint_hook={"fractions": [0.34, 0.67], "command": list(command)})
+                   checkpoint_hook={"fractions": [0.25, 0.5, 0.75], "command": list(command)})
     with pytest.raises(KeyboardInterrupt):
-        run_training(job, extra_rewards=[digit_count], callbacks=[StopAtStep(2)])
-    assert [c["step"] for c in calls(out)] == [1]
+        run_training(job, extra_rewards=[digit_count], callbacks=[StopAtStep(3)])
+    assert [c["step"] for c in calls(out)] == [1, 2]
     resumed = run_training(job, extra_rewards=[digit_count])
-    assert resumed.complete and resumed.steps == 3
-    assert resumed.resumed_from == str(job.output_dir / "checkpoint-1")
-    assert [(c["step"], c["fraction"]) for c in calls(out)] == [(1, 0.34), (2, 0.67)]
+    assert resumed.complete and resumed.steps == 4
+    assert resumed.resumed_from == str(job.output_dir / "checkpoint-2")
+    assert [(c["step"], c["fraction"]) for c in calls(out)] == [
+        (1, 0.25), (2, 0.5), (2, 0.5), (3, 0.75)]
