@@ -27,6 +27,12 @@ candidate pool of `--pool` Sobol mixtures per instance, the same for every strat
     predictive-cost  `predictive` with every pool mixture also offered at each checkpoint
                  fraction, at that cost: the cost-weighted acquisition may ask for a run to
                  0.25 or 0.5 only (it ends there), or a full run (the rule may stop it).
+    oracle-stop  `predictive` with the oracle's rule (`OracleStopRule`: stop at a checkpoint iff
+                 the trial's true full-budget value is below the best completed trial's): no
+                 rule stops better with this policy, an upper bound.
+    oracle-stop-full  `percentile` with the oracle's rule (the GP sees full runs only).
+    oracle-free  `oracle-stop-full` whose stopped trials cost nothing: the cost is the number
+                 of full runs, and every full run beats the incumbent (a second bound).
 
 Prints a table of median regret (and the seeds' interquartile range) at costs 1..budget and
 writes everything, per instance too, to `--json`. Issue 14's target: `predictive` at 6
@@ -52,13 +58,15 @@ from mixopt.bench.learning_curves import (
     DEFAULT_CHECKPOINTS,
     LEARNING_CURVE_FAMILIES,
     LearningCurveOracle,
+    OracleStopRule,
     make_learning_curves,
 )
 from mixopt.early_stopping import PercentileRule, PredictiveRule, StopDecision, TrialCurve
 from mixopt.policy import History, Observation, PolicySettings, SearchPolicy
 from mixopt.pool import CandidatePool
 
-STRATEGIES = ("full", "percentile", "predictive", "full-simplex", "predictive-cost")
+STRATEGIES = ("full", "percentile", "predictive", "full-simplex", "predictive-cost",
+              "oracle-stop", "oracle-stop-full", "oracle-free")
 COST_STEP = 0.25  # the regret is recorded on this grid of costs (full-run equivalents)
 
 
@@ -99,7 +107,8 @@ def run_study(strategy: str, family: str, seed: int, settings: Settings) -> dict
     space = curves.space
     pool = CandidatePool(simplex.sample(settings.pool, space, np.random.default_rng([seed, 11]),
                                         method="sobol"))
-    multi = strategy in ("predictive", "predictive-cost")
+    multi = strategy in ("predictive", "predictive-cost", "oracle-stop")
+    free = strategy == "oracle-free"  # a stopped trial costs nothing
     on_pool = None if strategy == "full-simplex" else pool
     cost_aware = strategy == "predictive-cost"
     policy = SearchPolicy(PolicySettings(space=space, seed=seed,
@@ -111,11 +120,14 @@ def run_study(strategy: str, family: str, seed: int, settings: Settings) -> dict
         rule = PredictiveRule(alpha=settings.alpha, min_curves=settings.predictive_min_curves,
                               min_progression=settings.min_progression, seed=seed,
                               model=_rule_model(settings))
+    elif strategy.startswith("oracle-"):
+        rule = OracleStopRule(curves)
     noise = np.random.default_rng([seed, 7919])
     observations: list[Observation] = []
     trials: list[TrialCurve] = []
     abandoned: list[np.ndarray] = []
     events: list[tuple[float, float]] = []
+    best_done: list[tuple[float, float]] = []  # (cost, true regret of the best completed trial)
     log: list[dict] = []
     spent = 0.0
     started = time.perf_counter()
@@ -125,6 +137,8 @@ def run_study(strategy: str, family: str, seed: int, settings: Settings) -> dict
         if cost_aware:
             on_pool = _with_checkpoints(pool, settings.checkpoints, observations)
         ask = policy.ask(history, 1, pool=on_pool)
+        if not ask.proposals and free:  # every pool row is run or stopped: done
+            break
         if not ask.proposals:
             raise RuntimeError(f"{strategy}: the policy proposed nothing ({ask.notes})")
         x, upto = ask.proposals[0].x, ask.proposals[0].fidelity
@@ -150,6 +164,8 @@ def run_study(strategy: str, family: str, seed: int, settings: Settings) -> dict
                 decision = rule.decide(TrialCurve(x, tuple(fractions), tuple(values)), trials)
                 if decision.stop:
                     stopped = decision
+                    if free:
+                        spent -= previous
                     break
             if t >= upto - 1e-9 and t < 1.0:  # a run asked only up to this checkpoint
                 stopped = _Asked(f"asked for a run to {upto:g} of the budget")
@@ -161,6 +177,8 @@ def run_study(strategy: str, family: str, seed: int, settings: Settings) -> dict
         # A wrong stop: the stopped mixture would have ended above every completed one.
         wrong = ruled and regret < min(
             (t["regret"] for t in log if t["stopped_at"] is None), default=np.inf)
+        if stopped is None:
+            best_done.append((spent, min(regret, best_done[-1][1]) if best_done else regret))
         if ruled:  # a run asked only to a checkpoint may be proposed again, further
             abandoned.append(x)
         log.append({"x": x.round(4).tolist(), "stopped_at": previous if stopped else None,
@@ -170,6 +188,7 @@ def run_study(strategy: str, family: str, seed: int, settings: Settings) -> dict
     return {
         "strategy": strategy, "family": family, "seed": seed,
         "regret_at_cost": _regret_on_grid(events, settings.budget),
+        "best_completed_regret_at_cost": _regret_on_grid(best_done, settings.budget),
         "events": [[round(c, 4), r] for c, r in events],
         "trials": log, "full_runs": sum(t.completed for t in trials),
         "stopped": sum(t["rule_stop"] for t in log),
@@ -237,6 +256,9 @@ def summarize(runs: list[dict], settings: Settings) -> dict:
                 "q25": np.nanpercentile(R, 25, axis=0).tolist(),
                 "q75": np.nanpercentile(R, 75, axis=0).tolist(),
                 "instances": len(rows),
+                "best_completed_median": _median_of(
+                    [r.get("best_completed_regret_at_cost") for r in runs
+                     if r["strategy"] == strategy]),
                 "full_runs_median": float(np.median([r["full_runs"] for r in runs
                                                      if r["strategy"] == strategy])),
                 "stopped_median": float(np.median([r["stopped"] for r in runs
@@ -247,6 +269,16 @@ def summarize(runs: list[dict], settings: Settings) -> dict:
                                              if r["strategy"] == strategy)),
             }
     return out
+
+
+def _median_of(rows: list) -> list | None:
+    """Median over instances per grid cost (None where no instance has a value)."""
+    if not rows or any(row is None for row in rows):
+        return None
+    R = np.array([[np.nan if v is None else v for v in row] for row in rows])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return [None if np.isnan(m) else float(m) for m in np.nanmedian(R, axis=0)]
 
 
 def _at(summary: dict, strategy: str, cost: float) -> float | None:
@@ -319,6 +351,9 @@ def main() -> None:
     print(f"\ntarget (predictive at 6 <= full at 12): {reached} vs {reference}: "
           f"{'met' if target else 'not met' if target is not None else 'n/a'}; "
           f"wall {wall:.0f} s")
+    for s in strategies:
+        if s.startswith("oracle-") and _at(summary, s, 6.0) is not None:
+            print(f"{s} at 6: {_at(summary, s, 6.0):.4f} (bound; full at 12: {reference})")
     if args.json:
         payload = {
             "benchmark": "early_stopping", "settings": asdict(settings),

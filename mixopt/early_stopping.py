@@ -39,7 +39,7 @@ from mixopt.mixture import MixtureSpace
 from mixopt.surrogates.base import Prediction
 
 FULL_BUDGET = 1.0
-RuleName = Literal["percentile", "predictive"]
+RuleName = Literal["percentile", "predictive", "oracle"]  # oracle: benchmarks only
 
 
 @dataclass(frozen=True, eq=False)

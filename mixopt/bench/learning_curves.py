@@ -29,6 +29,10 @@ run has sd `noise_sd`.
 
 Cost: a run stopped at fraction ``t`` has spent ``t`` full-run equivalents of GPU steps
 (checkpoint evaluations are not counted).
+
+`OracleStopRule` is an early-stopping rule that knows the truth (benchmarks only): it stops
+a trial iff its noise-free full-budget value is below the best completed trial's, the best
+any rule could do with the same proposals.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ from mixopt.bench.oracles import (
     builtin,
     default_domains,
 )
+from mixopt.early_stopping import FULL_BUDGET, StopDecision, TrialCurve
 from mixopt.errors import MixoptError
 from mixopt.mixture import MixtureSpace
 
@@ -201,3 +206,28 @@ def make_learning_curves(
     start = final.minimum - float(rng.uniform(*_START_BELOW)) * final.value_range
     rate = LearningRate(final, LinearShape(rng.normal(0.0, 1.0, space.dim)), tradeoff)
     return LearningCurveOracle(f"curves:{family}", final, start, rate, noise_sd, run_share)
+
+
+@dataclass(frozen=True, eq=False)
+class OracleStopRule:
+    """An early-stopping rule that knows `curves` (an upper bound for real rules, benchmarks
+    only): at a checkpoint before the full budget, stop the trial iff its noise-free
+    full-budget value ``F(x)`` is below the incumbent's, the largest ``F`` of the completed
+    trials; never stop before a trial completed, nor a trial at its full budget. Higher is
+    better (the oracles' convention). The same `decide(trial, others)` as the real rules."""
+
+    curves: LearningCurveOracle
+
+    def decide(self, trial: TrialCurve, others: Sequence[TrialCurve]) -> StopDecision:
+        done = [o.x for o in others if o.completed]
+        if not done or trial.progression >= FULL_BUDGET:
+            why = "no completed trial" if not done else "the trial is at its full budget"
+            return StopDecision(False, "oracle", why)
+        final = float(self.curves.final.value(trial.x[None, :])[0])
+        incumbent = float(np.max(self.curves.final.value(np.vstack(done))))
+        stop = final < incumbent
+        return StopDecision(
+            stop, "oracle",
+            f"true full-budget value {final:.4f} {'<' if stop else '>='} the incumbent's "
+            f"{incumbent:.4f}",
+            {"final": final, "incumbent": incumbent})

@@ -92,3 +92,36 @@ def test_bad_arguments_are_named():
         curves.value(curves.final.argmax, 1.5)
     with pytest.raises(MixoptError, match="must increase"):
         curves.observe_run(curves.final.argmax, (0.5, 0.25), np.random.default_rng(0))
+
+
+def test_oracle_rule_stops_iff_the_true_final_value_is_below_the_best_completed_ones():
+    from mixopt.bench.learning_curves import OracleStopRule
+    from mixopt.early_stopping import TrialCurve
+
+    curves = make_learning_curves("quadratic", seed=3)
+    X = _points(curves, n=50)
+    F = curves.final.value(X)
+    order = np.argsort(F)
+    low, mid, high, top = (X[order[i]] for i in (0, 20, 40, 49))
+    rule = OracleStopRule(curves)
+
+    def running(x, value):  # at 0.25, with a value that says nothing of its final one
+        return TrialCurve(x, (0.25,), (value,))
+
+    def done(x):
+        return TrialCurve(x, (0.25, 1.0), (0.0, 0.0), completed=True)
+
+    # Nothing completed: no incumbent, no stop (even of the worst mixture).
+    assert not rule.decide(running(low, 0.0), []).stop
+    assert not rule.decide(running(low, 0.0), [running(top, 1.0)]).stop
+    # The incumbent is the completed trial of best true final value (not the last one).
+    others = [done(mid), done(high), done(low), running(top, 0.0)]
+    stopped = rule.decide(running(mid, 10.0), others)  # a misleadingly high early value
+    assert stopped.stop and stopped.rule == "oracle"
+    assert stopped.numbers["incumbent"] == pytest.approx(F[order[40]])
+    assert stopped.numbers["final"] == pytest.approx(F[order[20]])
+    assert not rule.decide(running(top, -10.0), others).stop  # a misleadingly low one
+    # Equal to the incumbent is not below it; a trial at its full budget is never stopped.
+    assert not rule.decide(running(high, 0.0), others).stop
+    assert not rule.decide(TrialCurve(low, (0.25, 1.0), (0.0, 0.0)), others).stop
+    assert rule.decide(TrialCurve(low, (0.25, 0.5), (0.0, 0.0)), others).stop
