@@ -149,6 +149,10 @@ class PolicySettings:
         multi_fidelity: None (fit full-fidelity observations only), or the kernel of a
             `MultiFidelityGP` fitted to every observation (``linear-truncated``,
             ``product``); proposals then need a candidate pool with fidelities and costs.
+        min_target_runs: multi-fidelity only: while fewer target-fidelity runs than this
+            are observed or pending, the acquisition proposes target rows only (before any
+            target run the model can only assume the proxy *is* the target, correlation 1,
+            and the cost-weighted EI then spends every budget on proxies). 0: no such rule.
 
     Raises:
         MixoptError: an unknown design or surrogate, a bad option, a bad size.
@@ -166,6 +170,7 @@ class PolicySettings:
     stopping: Stopping | None = None
     check_recommendation: bool = True
     multi_fidelity: str | None = None
+    min_target_runs: int = 0
 
     def __post_init__(self) -> None:
         problems = [f"surrogate {key}: {message}" for key, message in
@@ -173,6 +178,8 @@ class PolicySettings:
         if self.design not in INITIAL_DESIGNS:
             problems.append(f"unknown initial design {self.design!r}; known: "
                             f"{', '.join(INITIAL_DESIGNS)}")
+        if self.min_target_runs < 0:
+            problems.append(f"min_target_runs must be >= 0, got {self.min_target_runs}")
         if self.n_init < 1 or self.batch_size < 1:
             problems.append(f"need n_init >= 1 and batch_size >= 1, got {self.n_init}, "
                             f"{self.batch_size}")
@@ -694,8 +701,14 @@ class SearchPolicy:
         model = fitted.model
         seen = fitted.X
         label = f"cost-weighted target EI over the pool on mf-gp ({self.settings.multi_fidelity})"
+        targets_seen = sum(o.fidelity >= FULL_FIDELITY for o in history.observations) \
+            + int(np.sum(s_P >= FULL_FIDELITY))
         while True:
             rows = np.array([i for i in np.flatnonzero(free) if room(int(i))], dtype=int)
+            short = self.settings.min_target_runs - targets_seen \
+                - sum(p.fidelity >= FULL_FIDELITY for p in out)
+            if short > 0 and len(rows):  # too few target runs: target rows only
+                rows = rows[pool.fidelities[rows] >= FULL_FIDELITY]
             if not len(rows):
                 return
             X_b = np.vstack([P, *(p.x[None, :] for p in out)])

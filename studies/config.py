@@ -132,6 +132,106 @@ class FidelitySettings(BaseModel):
         return checkpoints
 
 
+# Keys of `train` a proxy may override (`ProxyLevel.train`); `grpo` and `extra` are merged
+# key by key into the study's, the others replaced. The seed stays the study's (comparable
+# trials).
+PROXY_TRAIN_KEYS = ("model", "budget", "max_steps", "save_steps", "grpo", "extra")
+
+
+class ProxyLevel(BaseModel):
+    """A cheaper stand-in for the target trial: the study's train job with some overrides."""
+
+    model_config = _CONFIG
+
+    name: Annotated[str, Field(strict=True, pattern=r"^[A-Za-z][A-Za-z0-9_.-]{0,39}$")] = Field(
+        description="The proxy's name (MLflow tag `mixopt.fidelity`, `study status`); not "
+        "`target`.")
+    cost: Real = Field(
+        description="Its cost relative to a target trial, in (0, 1) (e.g. 0.05: twenty proxy "
+        "trials cost one target trial); also its fidelity in the multi-fidelity GP.")
+    train: dict[str, Any] = Field(
+        default_factory=dict, description="Overrides of the study's `train` section for this "
+        "proxy's trials (model, budget, max_steps, save_steps, grpo, extra; grpo and extra "
+        "merged key by key). Required unless the launcher is `function`, whose target gets "
+        "the keyword `proxy=` instead.")
+
+    @field_validator("cost")
+    @classmethod
+    def _cost(cls, cost: float) -> float:
+        if not 0.0 < cost < 1.0:
+            raise ValueError(f"must lie in (0, 1) (a target trial costs 1), got {cost}")
+        return cost
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, name: str) -> str:
+        if name == "target":
+            raise ValueError("`target` names the study's own trials; choose another name")
+        return name
+
+    @field_validator("train")
+    @classmethod
+    def _keys(cls, train: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(train) - set(PROXY_TRAIN_KEYS))
+        if unknown:
+            raise ValueError(f"unknown or fixed train key(s) {unknown}; a proxy may override "
+                             f"{', '.join(PROXY_TRAIN_KEYS)}")
+        for key in ("grpo", "extra"):
+            if key in train and not isinstance(train[key], dict):
+                raise ValueError(f"{key}: expected a mapping of keys to override")
+        return train
+
+
+class ProxySettings(BaseModel):
+    """Proxy fidelity: trials of a cheaper proxy mixed with target trials, fitted together
+    by a multi-fidelity GP; proposals weigh what a trial tells about the target by its cost."""
+
+    model_config = _CONFIG
+
+    levels: tuple[ProxyLevel, ...] = Field(
+        description="The proxies: one for now (the ar1 model predicts observed levels only, "
+        "and the initial design goes to the cheapest: a second proxy would never be run).")
+    kernel: Literal["ar1", "linear-truncated", "product"] = Field(
+        default="ar1", description="Kernel of the multi-fidelity GP over proxy and target "
+        "trials (mixopt.surrogates.multi_fidelity).")
+    min_target_runs: NonNegativeInt = Field(
+        default=2, description="Target trials run (at the best predicted mixtures) before "
+        "the acquisition may choose proxies again after the initial design: the model learns "
+        "how the proxy relates to the target from them (ar1 fits a discrepancy from 2).")
+
+    @field_validator("levels")
+    @classmethod
+    def _unique(cls, levels: tuple[ProxyLevel, ...]) -> tuple[ProxyLevel, ...]:
+        names = [p.name for p in levels]
+        costs = [p.cost for p in levels]
+        problems = []
+        if not levels:
+            problems.append("give exactly one proxy for now, got 0")
+        elif len(levels) > 1:
+            problems.append(f"give exactly one proxy for now, got {len(levels)} (a second "
+                            "proxy would never be run: the initial design goes to the cheapest "
+                            "and the ar1 model predicts observed levels only)")
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            problems.append(f"proxy name(s) listed twice: {dupes}")
+        if len(set(costs)) < len(costs):
+            problems.append("two proxies with one cost (a proxy's cost is its fidelity)")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return levels
+
+    def level(self, name: str) -> ProxyLevel:
+        """The proxy called `name`.
+
+        Raises:
+            KeyError: no such proxy.
+        """
+        for p in self.levels:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+
 class _RuleSettings(BaseModel):
     model_config = _CONFIG
 
@@ -211,7 +311,9 @@ class SearchSettings(BaseModel):
         default=4, description="Mixtures proposed per surrogate refit (q)."
     )
     parallelism: PositiveInt = Field(default=1, description="Trials running at once, at most.")
-    max_trials: PositiveInt = Field(default=12, description="Trials of the study (mixtures).")
+    max_trials: PositiveInt = Field(
+        default=12, description="Trials of the study (mixtures); with `proxies`, the study's "
+        "budget in target-run equivalents (a trial counts its cost).")
     max_retries: NonNegativeInt = Field(
         default=1, description="New attempts of a failed trial before it is abandoned."
     )
@@ -239,6 +341,10 @@ class SearchSettings(BaseModel):
     early_stopping: EarlyStopping | None = Field(
         default=None, description="Optional: stop hopeless trials at a checkpoint (needs "
         "`fidelity`): {rule: percentile | predictive, ...}.")
+    proxies: ProxySettings | None = Field(
+        default=None, description="Optional: a cheaper proxy whose trials are mixed with "
+        "target trials ({levels: [{name, cost, train}], kernel}); the recommendation is "
+        "for the target.")
 
 
 class Objective(BaseModel):
@@ -483,6 +589,7 @@ class StudyConfig(BaseModel):
                 problems.append(f"search.bounds.{name}: need 0 <= lower <= upper <= 1")
         problems.extend(self._surrogate_problems())
         problems.extend(self._fidelity_problems())
+        problems.extend(self._proxy_problems())
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -527,19 +634,82 @@ class StudyConfig(BaseModel):
                             "with search.fidelity yet (use search.early_stopping for trials)")
         return problems
 
-    def train_job(
-        self, weights: dict[str, float], *, output_dir: Path, run_id: str | None,
-        domain_files: tuple[Path, ...] = (), checkpoint_hook: Mapping[str, Any] | None = None,
-    ) -> TrainJob:
-        """The `TrainJob` of one trial (validated); `checkpoint_hook` is its
-        ``checkpoint_hook`` (`rlvr.job.CheckpointHookSettings` fields), if any.
+    def _proxy_problems(self) -> list[str]:
+        """What proxy fidelity cannot do with the rest of the config."""
+        proxies, problems = self.search.proxies, []
+        if proxies is None:
+            return problems
+        if self.search.fidelity is not None:
+            problems.append("search.proxies: not with search.fidelity (checkpoint fidelity) "
+                            "yet; use one of them")
+        if self.eval.secondary_objective is not None:
+            problems.append("search.proxies: the multi-fidelity GP takes one objective "
+                            "(remove eval.secondary_objective)")
+        if self.search.stopping is not None:
+            problems.append("search.stopping: the expected-improvement rule does not work "
+                            "with search.proxies yet")
+        for i, level in enumerate(proxies.levels):
+            key = f"search.proxies.levels[{i}].train"
+            if self.launcher.kind == "function" or self.train is None:
+                continue
+            if not level.train:
+                problems.append(f"{key}: a proxy must change the train job (model, budget, "
+                                "max_steps, ...)")
+                continue
+            try:
+                self.proxy_train(level.name)
+            except ValidationError as err:
+                first = err.errors()[0]
+                where = ".".join(str(p) for p in first["loc"])
+                problems.append(f"{key}.{where}: {first['msg']}")
+        return problems
+
+    def proxy_train(self, proxy: str) -> TrainTemplate:
+        """The `train` section of the proxy's trials: the study's with its overrides.
 
         Raises:
-            MixoptError: no `train` section.
+            MixoptError: no `train` section or no such proxy.
+            ValidationError: overrides the template refuses.
         """
         if self.train is None:
             raise MixoptError(f"study {self.name!r} has no `train` section")
-        t = self.train
+        try:
+            level = self.search.proxies.level(proxy) if self.search.proxies else None
+        except KeyError:
+            level = None
+        if level is None:
+            raise MixoptError(f"study {self.name!r} has no proxy {proxy!r}")
+        data = self.train.model_dump()
+        for key, value in level.train.items():
+            data[key] = {**data[key], **value} if key in ("grpo", "extra") else value
+        return TrainTemplate.model_validate(data)
+
+    def proxy_cost(self, proxy: str) -> float | None:
+        """The relative cost of a trial of `proxy` ("" : the target, 1.0); None for a name
+        the study does not declare."""
+        if not proxy:
+            return 1.0
+        try:
+            return float(self.search.proxies.level(proxy).cost) if self.search.proxies \
+                else None
+        except KeyError:
+            return None
+
+    def train_job(
+        self, weights: dict[str, float], *, output_dir: Path, run_id: str | None,
+        domain_files: tuple[Path, ...] = (), checkpoint_hook: Mapping[str, Any] | None = None,
+        proxy: str = "",
+    ) -> TrainJob:
+        """The `TrainJob` of one trial (validated); `checkpoint_hook` is its
+        ``checkpoint_hook`` (`rlvr.job.CheckpointHookSettings` fields), if any; a `proxy`
+        trial's (its name; "" the target) has the proxy's overrides (`proxy_train`).
+
+        Raises:
+            MixoptError: no `train` section, or no such proxy.
+        """
+        if self.train is None:
+            raise MixoptError(f"study {self.name!r} has no `train` section")
+        t = self.proxy_train(proxy) if proxy else self.train
         data: dict[str, Any] = {
             **t.extra,
             "model": t.model, "budget": t.budget, "seed": t.seed, "save_steps": t.save_steps,
@@ -626,6 +796,17 @@ def _check_train(path: Path, config: StudyConfig) -> list[str]:
             line.replace(f"{path}: ", f"{path}: train (as a TrainJob): ", 1)
             for line in validation_error_lines(path, error, {})
         ]
+    proxies = config.search.proxies
+    for i, level in enumerate(() if proxies is None else proxies.levels):
+        try:
+            config.train_job(uniform, output_dir=config.study_dir / "check", run_id=None,
+                             domain_files=config.domain_files, proxy=level.name)
+        except ValidationError as error:
+            return [
+                line.replace(f"{path}: ", f"{path}: search.proxies.levels.{i}.train (as a "
+                             "TrainJob): ", 1)
+                for line in validation_error_lines(path, error, {})
+            ]
     return []
 
 
@@ -643,7 +824,25 @@ def _with_paths_from(data: dict[str, Any], base: Path) -> dict[str, Any]:
         model = train["model"]
         if model.startswith(("./", "../")):
             data["train"] = {**train, "model": str(_absolute(model, base))}
+    if "search" in data:
+        data["search"] = _proxy_paths_from(data["search"], base)
     return data
+
+
+def _proxy_paths_from(search: Any, base: Path) -> Any:
+    """``search.proxies.levels[i].train.model`` written as ``./...``, from the file's folder."""
+    proxies = search.get("proxies") if isinstance(search, dict) else None
+    levels = proxies.get("levels") if isinstance(proxies, dict) else None
+    if not isinstance(levels, list):
+        return search
+    out = []
+    for level in levels:
+        train = level.get("train") if isinstance(level, dict) else None
+        model = train.get("model") if isinstance(train, dict) else None
+        if isinstance(model, str) and model.startswith(("./", "../")):
+            level = {**level, "train": {**train, "model": str(_absolute(model, base))}}
+        out.append(level)
+    return {**search, "proxies": {**proxies, "levels": out}}
 
 
 def _absolute(path: str, base: Path) -> Path:

@@ -44,9 +44,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from studies.ledger_schema import (  # the names are re-exported: importers use them from here
     ATTEMPT,
     CLASSIC_TRAINING,
+    COST,
     ENDED,
     EXPERIMENT_KIND,
     FAILURE_KIND,
+    FIDELITY,
     HANDLE,
     INDEX,
     OBJECTIVE_METRIC,
@@ -190,24 +192,32 @@ class Ledger:
     def create_trial(
         self, parent: str, *, index: int, attempt: int, weights: Mapping[str, float],
         seed: int, source: str, params: Mapping[str, Any] | None = None,
+        proxy: str = "", cost: float = 1.0,
     ) -> TrialRecord:
-        """Record a new attempt (status queued) as a child run of `parent`."""
+        """Record a new attempt (status queued) as a child run of `parent`; a `proxy`
+        attempt (its name, "" for the target) also gets the fidelity and cost tags and
+        params (``fidelity``, ``fidelity_cost``)."""
         name = f"{self.study}/trial-{index:03d}" + (f"-retry{attempt}" if attempt else "")
         tags = {
             PARENT: parent, ROLE: "trial", STUDY: self.study, INDEX: str(index),
             ATTEMPT: str(attempt), STATUS: TrialStatus.QUEUED.value,
             WEIGHTS: json.dumps(dict(weights)), SOURCE: source, SEED: str(seed),
         }
+        if proxy:
+            tags.update({FIDELITY: proxy, COST: repr(float(cost))})
         run = self.client.create_run(self.experiment_id, run_name=name, tags=tags)
         run_id = run.info.run_id
         self._place_artifacts(run_id)
         logged = {f"w.{d}": rounded_weight(w) for d, w in weights.items()}
         logged.update({k: str(v) for k, v in (params or {}).items()})
+        if proxy:
+            logged.update({"fidelity": proxy, "fidelity_cost": repr(float(cost))})
         for key, value in logged.items():
             self.client.log_param(run_id, key, value)
         self.client.log_dict(run_id, {d: float(w) for d, w in weights.items()}, EXACT_WEIGHTS)
         return TrialRecord(index=index, attempt=attempt, weights=dict(weights),
-                           status=TrialStatus.QUEUED, run_id=run_id, seed=seed, source=source)
+                           status=TrialStatus.QUEUED, run_id=run_id, seed=seed, source=source,
+                           proxy=proxy, cost=float(cost) if proxy else 1.0)
 
     def mark_running(self, run_id: str, handle: Mapping[str, Any]) -> None:
         self.client.set_tag(run_id, HANDLE, json.dumps(dict(handle)))

@@ -27,6 +27,9 @@ SOURCE = "mixopt.source"
 SEED = "mixopt.seed"
 STARTED = "mixopt.started_at"
 ENDED = "mixopt.ended_at"
+# A proxy trial's fidelity (the proxy's name; absent: the target) and its relative cost.
+FIDELITY = "mixopt.fidelity"
+COST = "mixopt.cost"
 OBJECTIVE_METRIC = "objective"
 PARENT = "mlflow.parentRunId"
 # MLflow 3's UI opens experiments of this kind on the runs table, others on GenAI traces.
@@ -61,6 +64,7 @@ def trial_record(run_id: str, tags: Mapping[str, str], metrics: Mapping[str, flo
             started_at=float(tags[STARTED]) if STARTED in tags else None,
             ended_at=float(tags[ENDED]) if ENDED in tags else None,
             source=tags.get(SOURCE, "design"), failure_kind=tags.get(FAILURE_KIND, ""),
+            proxy=tags.get(FIDELITY, ""), cost=float(tags.get(COST, 1.0)),
         )
     except (KeyError, ValueError, json.JSONDecodeError) as err:
         raise LedgerError(

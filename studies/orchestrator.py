@@ -88,7 +88,16 @@ def policy_settings(config: StudyConfig) -> PolicySettings:
         surrogate_options=dict(search.surrogate.options),
         maximize=tuple(o.maximize for o in config.objectives), seed=search.seed,
         batch_size=search.batch_size, noise_sd=search.noise_sd, stopping=stopping,
-        multi_fidelity=None if search.fidelity is None else search.fidelity.kernel)
+        multi_fidelity=search.fidelity.kernel if search.fidelity is not None
+        else search.proxies.kernel if search.proxies is not None else None,
+        min_target_runs=0 if search.proxies is None else search.proxies.min_target_runs)
+
+
+def spent_cost(trials: list[TrialRecord]) -> float:
+    """The cost of a study's trials in target-run equivalents: each trial (its latest
+    attempt) at its fidelity's cost, whatever its status (retries are not counted again, as
+    `max_trials` counts trials)."""
+    return float(math.fsum(r.cost for r in latest_attempts(trials) if r.index >= 0))
 
 
 class Orchestrator:
@@ -289,38 +298,61 @@ class Orchestrator:
             if record.status is TrialStatus.FAILED:
                 self._launch(self.ledger.create_trial(
                     self.parent, index=record.index, attempt=record.attempt + 1,
-                    weights=record.weights, seed=record.seed, source=record.source))
+                    weights=record.weights, seed=record.seed, source=record.source,
+                    proxy=record.proxy, cost=record.cost))
                 launched = True
         n_trials = len(latest)
-        free = min(capacity - len(self._active), limit - n_trials)
+        left = None  # with proxies: the budget left, in target-run equivalents
+        if self.config.search.proxies is None:
+            free = min(capacity - len(self._active), limit - n_trials)
+        else:
+            left = limit - spent_cost(latest)
+            free = capacity - len(self._active) if left >= self._cheapest() - 1e-9 else 0
         if free <= 0 or self._stopped:
             return launched
-        for weights, source in self._next_mixtures(latest, free):
+        for weights, source, proxy in self._next_trials(latest, free, left):
             record = self.ledger.create_trial(
                 self.parent, index=n_trials, attempt=0, weights=weights,
-                seed=self._trial_seed(), source=source, params=self._trial_params())
+                seed=self._trial_seed(), source=source, params=self._trial_params(proxy),
+                proxy=proxy, cost=self.config.proxy_cost(proxy) or 1.0)
             n_trials += 1
             self._launch(record)
             launched = True
         return launched
 
+    def _cheapest(self) -> float:
+        """The cost of the study's cheapest trial (target-run equivalents)."""
+        proxies = self.config.search.proxies
+        return 1.0 if proxies is None else min(float(p.cost) for p in proxies.levels)
+
     def _trial_seed(self) -> int:
         train = self.config.train
         return train.seed if train is not None else self.config.search.seed
 
-    def _trial_params(self) -> dict[str, Any]:
+    def _trial_params(self, proxy: str = "") -> dict[str, Any]:
         train = self.config.train
+        if train is not None and proxy:
+            train = self.config.proxy_train(proxy)
         return {} if train is None else {"budget": train.budget, "seed": train.seed}
 
     def _next_mixtures(
         self, latest: list[TrialRecord], k: int
     ) -> list[tuple[dict[str, float], str]]:
-        """Up to `k` new mixtures and their sources, as the search policy asks for them given
-        the ledger (the rest of the initial design, then proposals; fewer while it waits)."""
+        """Up to `k` new mixtures and their sources (`_next_trials` without the proxies)."""
+        return [(weights, source) for weights, source, _ in self._next_trials(latest, k)]
+
+    def _next_trials(
+        self, latest: list[TrialRecord], k: int, left: float | None = None,
+    ) -> list[tuple[dict[str, float], str, str]]:
+        """Up to `k` new mixtures, their sources and proxies ("": the target), as the search
+        policy asks for them given the ledger (the rest of the initial design, then
+        proposals; fewer while it waits). With proxies, `left` is the budget left: the
+        proposals cost no more in all, and only fidelities within it are offered."""
         tags = self.ledger.client.get_run(self.parent).data.tags
         idle = int(tags.get(IDLE_ROUNDS_TAG, "0"))
         history = self._history(latest + self.warm_start)
-        ask = self._policy().ask(history, k, idle_rounds=idle, pool=self._pool(latest))
+        ask = self._policy().ask(history, k, idle_rounds=idle,
+                                 pool=self._pool(latest, affordable=left), max_cost=left)
         for note in ask.notes:
             self._message(note)
         step = len(history.full_fidelity())
@@ -333,7 +365,16 @@ class Orchestrator:
             self._stopped = True
         elif ask.fitted is not None:
             self._log_diagnostics(ask.fitted, step)
-        return [(self._weights(p.x), SOURCES[p.kind]) for p in ask.proposals]
+        return [(self._weights(p.x), SOURCES[p.kind], self._proxy_at(p.fidelity))
+                for p in ask.proposals]
+
+    def _proxy_at(self, fidelity: float) -> str:
+        """The proxy whose fidelity (its cost) this is; "" for the target (and without
+        proxies: checkpoint fidelity proposes target runs only)."""
+        proxies = self.config.search.proxies
+        if proxies is None or fidelity >= 1.0:
+            return ""
+        return min(proxies.levels, key=lambda p: abs(float(p.cost) - fidelity)).name
 
     def _log_diagnostics(self, fitted: FittedPolicy, step: int) -> None:
         """The policy's surrogate's leave-one-out metrics on the parent run."""
@@ -363,7 +404,7 @@ class Orchestrator:
         trial_dir.mkdir(parents=True, exist_ok=True)
         spec = TrialSpec(study=self.config.name, index=record.index, attempt=record.attempt,
                          weights=dict(record.weights), seed=record.seed, run_id=record.run_id,
-                         trial_dir=str(trial_dir.absolute()))
+                         trial_dir=str(trial_dir.absolute()), proxy=record.proxy)
         try:
             if self.prepare_trial is not None:
                 self.prepare_trial(self.config, spec)
@@ -374,7 +415,8 @@ class Orchestrator:
             return
         self.ledger.mark_running(record.run_id, handle)
         self._active[record.run_id] = (record, handle, time.time())
-        self._message(f"trial {record.index} started ({record.source}): "
+        at = f", proxy {record.proxy}" if record.proxy else ""
+        self._message(f"trial {record.index} started ({record.source}{at}): "
                       + ", ".join(f"{d}={w:.3f}" for d, w in record.weights.items()))
 
     # -- reporting ----------------------------------------------------------------------------
@@ -429,19 +471,27 @@ class Orchestrator:
         """The search policy of the config (`mixopt.policy`)."""
         return SearchPolicy(policy_settings(self.config))
 
-    def _pool(self, trials: list[TrialRecord]) -> CandidatePool | None:
+    def _pool(self, trials: list[TrialRecord], *, affordable: float | None = None) \
+            -> CandidatePool | None:
         """With checkpoint fidelity, the target-fidelity candidates the multi-fidelity policy
-        proposes and recommends from (`studies.fidelity.candidate_pool`); else None."""
-        if self.config.search.fidelity is None:
+        proposes and recommends from (`studies.fidelity.candidate_pool`); with proxies, the
+        same mixtures at each proxy's fidelity too (those costing at most `affordable`,
+        when given: the budget left); else None."""
+        search = self.config.search
+        if search.fidelity is None and search.proxies is None:
             return None
         from studies.fidelity import candidate_pool
+        from studies.proxies import with_proxies
 
         domains = self.config.domain_names
         tried = np.array([[r.weights.get(d, 0.0) for d in domains] for r in trials],
                          dtype=float).reshape(-1, len(domains))
         policy = self._policy()
-        return candidate_pool(policy.settings.space, policy.design, tried,
-                              self.config.search.seed)
+        pool = candidate_pool(policy.settings.space, policy.design, tried, search.seed)
+        if search.proxies is None:
+            return pool
+        costs = [float(p.cost) for p in search.proxies.levels]
+        return with_proxies(pool, costs, affordable)
 
     def _history(self, trials: list[TrialRecord]) -> History:
         """What the ledger tells the policy: completed trials as observations (warm-start
@@ -453,19 +503,29 @@ class Orchestrator:
         def vector(r: TrialRecord) -> np.ndarray:
             return np.array([r.weights.get(d, 0.0) for d in domains], dtype=float)
 
-        observations, pending, abandoned = [], [], []
+        observations, pending, abandoned, pending_s = [], [], [], []
+        proxies = self.config.search.proxies is not None
         for r in latest_attempts(trials):
+            # A proxy trial's fidelity is its proxy's cost (read back from its ledger tag); a
+            # proxy this config does not declare (a warm start's) is not fitted.
+            fidelity = self.config.proxy_cost(r.proxy) if proxies else 1.0
+            if fidelity is None:
+                continue
             if r.status is TrialStatus.COMPLETED:
                 try:
                     values = tuple(o.value(dict(r.metrics)) for o in self.config.objectives)
                 except (KeyError, ValueError):  # no objective: never fitted, never repeated
-                    abandoned.append(vector(r))
+                    if r.is_target:
+                        abandoned.append(vector(r))
                     continue
-                observations.append(Observation(vector(r), values, warm_start=r.index < 0))
+                observations.append(Observation(vector(r), values, fidelity=fidelity,
+                                                cost=fidelity, warm_start=r.index < 0))
             elif r.status in (TrialStatus.ABANDONED, TrialStatus.STOPPED_EARLY):
-                abandoned.append(vector(r))
+                if r.is_target:  # a mixture whose proxy failed may still be tried
+                    abandoned.append(vector(r))
             else:
                 pending.append(vector(r))
+                pending_s.append(fidelity)
         if self._watch is not None:
             from studies.fidelity import (
                 checkpoint_observations,
@@ -478,7 +538,8 @@ class Orchestrator:
             observations += checkpoint_observations(
                 self.config, {r.index: vector(r) for r in latest_attempts(trials)}, found)
         return History(tuple(observations), pending=np.array(pending).reshape(-1, len(domains)),
-                       abandoned=np.array(abandoned).reshape(-1, len(domains)))
+                       abandoned=np.array(abandoned).reshape(-1, len(domains)),
+                       pending_fidelity=np.array(pending_s) if proxies else None)
 
     def _confirm(self, rec: Predicted) -> None:
         latest = latest_attempts(self.ledger.trials())

@@ -1,7 +1,8 @@
 """Trial folders as the ledger's backup: ``attempt.json`` and `recover_study`.
 
 Every attempt's folder (``<study dir>/trials/<index>-a<attempt>/``) says what the attempt was
-(``attempt.json``: index, attempt, MLflow run id, exact weights, seed, source; written by the
+(``attempt.json``: index, attempt, MLflow run id, exact weights, seed, source, and a proxy
+trial's ``proxy`` (`search.proxies`); written by the
 driver at launch; folders of earlier versions have ``trial.json`` and ``job.yaml`` instead) and,
 once it ended, how it ended (``outcome.json`` with its run id, written by the trial process or
 the function launcher). `recover_study` (``mixopt study recover CONFIG``) adds to the tracking
@@ -57,6 +58,8 @@ def write_attempt_file(spec: TrialSpec, source: str) -> Path:
     content = {"schema_version": SCHEMA_VERSION, "study": spec.study, "index": spec.index,
                "attempt": spec.attempt, "run_id": spec.run_id, "weights": dict(spec.weights),
                "seed": spec.seed, "source": source, "written_at": time.time()}
+    if spec.proxy:  # a proxy trial's fidelity (`search.proxies`); absent: the target
+        content["proxy"] = spec.proxy
     return write_text_atomic(Path(spec.trial_dir) / ATTEMPT_FILE,
                              json.dumps(content, indent=2) + "\n")
 
@@ -87,6 +90,7 @@ class AttemptFolder:
     source: str
     outcome: Mapping[str, Any] | None = None
     problem: str = ""  # why the outcome is not used
+    proxy: str = ""  # the proxy it trained (`search.proxies`), "" for the target
 
 
 def attempt_folders(study_dir: Path) -> list[Path]:
@@ -113,6 +117,7 @@ def read_attempt_folder(path: Path) -> AttemptFolder:
         try:
             run_id, weights = str(info["run_id"]), _weights(info["weights"])
             seed, source = int(info["seed"]), str(info.get("source", "recovered"))
+            proxy = str(info.get("proxy", ""))
         except (KeyError, TypeError, ValueError) as err:
             raise RecoverError(f"{path / ATTEMPT_FILE}: incomplete ({err})") from None
     else:
@@ -124,7 +129,7 @@ def read_attempt_folder(path: Path) -> AttemptFolder:
                 int(job.get("seed", 0))
         except (KeyError, TypeError, ValueError) as err:
             raise RecoverError(f"{path}: trial.json/job.yaml incomplete ({err})") from None
-        source = "recovered"  # folders of earlier versions do not say
+        source, proxy = "recovered", ""  # folders of earlier versions do not say
     outcome, problem = None, ""
     try:
         outcome = read_outcome(path, run_id=run_id)
@@ -132,7 +137,8 @@ def read_attempt_folder(path: Path) -> AttemptFolder:
         problem = str(err)
     if outcome is None and not problem:
         problem = "no outcome (it was running, or not started, when the store was lost)"
-    return AttemptFolder(path, index, attempt, run_id, weights, seed, source, outcome, problem)
+    return AttemptFolder(path, index, attempt, run_id, weights, seed, source, outcome, problem,
+                         proxy)
 
 
 def unrecorded_attempts(config: StudyConfig, trials: list[TrialRecord]) -> list[str]:
@@ -236,11 +242,17 @@ def _record(ledger: Ledger, parent: str, stored: StudyConfig, folder: AttemptFol
             folders: list[AttemptFolder], queued: TrialRecord | None) -> str:
     """Record one attempt (in the queued run a recovery killed midway left, if any)."""
     if queued is None:
-        train = stored.train
+        train, cost = stored.train, stored.proxy_cost(folder.proxy)
+        if cost is None:
+            raise RecoverError(f"{folder.path / ATTEMPT_FILE}: proxy {folder.proxy!r} is not "
+                               "one of the study's search.proxies")
+        if train is not None and folder.proxy:
+            train = stored.proxy_train(folder.proxy)
         record = ledger.create_trial(
             parent, index=folder.index, attempt=folder.attempt, weights=folder.weights,
             seed=folder.seed, source=folder.source,
-            params={} if train is None else {"budget": train.budget, "seed": train.seed})
+            params={} if train is None else {"budget": train.budget, "seed": train.seed},
+            proxy=folder.proxy, cost=cost)
         run_id = record.run_id
     else:
         run_id = queued.run_id

@@ -7,7 +7,8 @@ each difference falls in one of three classes:
 - **safe**: how many trials, how fast and where, not what a trial measures. Resumed as is:
   `SAFE_KEYS` (``search.max_trials``, ``parallelism``, ``batch_size``, ``max_retries``,
   ``trial_timeout_s``, ``stopping``, ``early_stopping`` (it decides on running trials only),
-  ``confirm``, the surrogate, ``fidelity.kernel`` and ``noise_sd`` (refitted from
+  ``confirm``, the surrogate, ``fidelity.kernel``, ``proxies.kernel``,
+  ``proxies.min_target_runs`` and ``noise_sd`` (refitted from
   the ledger every round), ``description``, ``tracking``, ``workdir``, ``domain_files`` (paths;
   the domains themselves are compared), and the launcher's resources: every ``launcher.*`` key
   but ``kind`` and ``target``).
@@ -54,6 +55,7 @@ SAFE_KEYS = (
     "search.max_trials", "search.parallelism", "search.batch_size", "search.max_retries",
     "search.trial_timeout_s", "search.stopping", "search.confirm", "search.surrogate",
     "search.noise_sd", "search.acquisition", "search.early_stopping", "search.fidelity.kernel",
+    "search.proxies.kernel", "search.proxies.min_target_runs",
 )
 OBJECTIVE_KEYS = ("eval.objective", "eval.secondary_objective")
 UNSAFE_LAUNCHER_KEYS = ("launcher.kind", "launcher.target")

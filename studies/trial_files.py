@@ -106,7 +106,8 @@ def prepare_trial(config: StudyConfig, spec: TrialSpec, mixopt: list[str] | None
         "command": [sys.executable, "-m", "studies.checkpoint_eval", str(trial_dir / TRIAL_FILE),
                     "--fraction", "{fraction}", "--checkpoint", CHECKPOINT_PLACEHOLDER]}
     job = config.train_job(dict(spec.weights), output_dir=trial_dir / "train",
-                           run_id=spec.run_id, domain_files=domain_files, checkpoint_hook=hook)
+                           run_id=spec.run_id, domain_files=domain_files, checkpoint_hook=hook,
+                           proxy=spec.proxy)
     save_job(job, trial_dir / JOB_FILE)
     mixopt = list(mixopt or default_mixopt_command())
     ev = config.eval

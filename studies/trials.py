@@ -49,6 +49,9 @@ class TrialRecord:
         started_at, ended_at: Unix times in seconds, or None.
         source: "design" (initial design), "proposal" (acquisition), "confirmation"
             (the recommendation re-trained) or "warm-start" (read from another study).
+        proxy: the name of the proxy (``search.proxies``) the attempt trained, "" for the
+            target fidelity (every trial of a study without proxies).
+        cost: its relative cost in target-run equivalents (1.0 for the target).
     """
 
     index: int
@@ -65,6 +68,13 @@ class TrialRecord:
     ended_at: float | None = None
     source: str = "design"
     failure_kind: str = ""
+    proxy: str = ""
+    cost: float = 1.0
+
+    @property
+    def is_target(self) -> bool:
+        """A target-fidelity attempt (not a proxy's)."""
+        return not self.proxy
 
     @property
     def failed_by_driver(self) -> bool:
@@ -73,7 +83,7 @@ class TrialRecord:
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-serializable dict (the shape of ``mixopt study status --json``'s trials)."""
-        return {
+        out: dict[str, Any] = {
             "index": self.index,
             "attempt": self.attempt,
             "status": self.status.value,
@@ -87,6 +97,9 @@ class TrialRecord:
             "started_at": self.started_at,
             "ended_at": self.ended_at,
         }
+        if self.proxy:  # studies without proxies keep their JSON as it was
+            out["fidelity"], out["cost"] = self.proxy, self.cost
+        return out
 
 
 def latest_attempts(records: Iterable[TrialRecord]) -> list[TrialRecord]:
@@ -100,8 +113,10 @@ def latest_attempts(records: Iterable[TrialRecord]) -> list[TrialRecord]:
 
 
 def completed(records: Iterable[TrialRecord]) -> list[TrialRecord]:
-    """Completed attempts with an objective value, ordered by index."""
+    """Completed target-fidelity attempts with an objective value, ordered by index (a
+    proxy's values are on another scale: only the search policy's multi-fidelity model
+    reads them, `studies.orchestrator`)."""
     return [
         r for r in latest_attempts(records)
-        if r.status is TrialStatus.COMPLETED and r.objective is not None
+        if r.status is TrialStatus.COMPLETED and r.objective is not None and r.is_target
     ]

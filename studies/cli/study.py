@@ -222,13 +222,37 @@ def _print_outcome(outcome: StudyOutcome, study_dir: Path, config: Path,
 
 def status_json(view: StudyView, recommendation: dict[str, Any] | None = None) -> dict[str, Any]:
     best = view.best_observed()
-    return {
+    out = {
         "study": view.name, "objective": view.objective,
         "direction": "maximize" if view.maximize else "minimize",
         "trials": [r.to_json() for r in latest_attempts(view.trials)],
         "best": None if best is None else best.to_json(),
         "recommendation": recommendation,
     }
+    spent = cost_spent(view)
+    if spent is not None:
+        out["cost_spent"] = spent
+    return out
+
+
+def cost_spent(view: StudyView) -> float | None:
+    """With proxy trials: the cost of the study's trials in target-run equivalents (each
+    trial at its fidelity's cost, `studies.orchestrator.spent_cost`); None without."""
+    latest = latest_attempts(view.trials)
+    if all(r.is_target for r in latest):
+        return None
+    return float(math.fsum(r.cost for r in latest if r.index >= 0))
+
+
+def cost_line(view: StudyView) -> str | None:
+    """`study status`'s line on what a study with proxies has spent, or None."""
+    spent = cost_spent(view)
+    if spent is None:
+        return None
+    latest = latest_attempts(view.trials)
+    proxy = sum(not r.is_target for r in latest)
+    return (f"cost spent: {spent:.4g} target-run equivalents ({len(latest) - proxy} target, "
+            f"{proxy} proxy trial(s)); the best observed (*) is a target trial's")
 
 
 def _recommendation(parent_tags: Mapping[str, str]) -> dict[str, Any] | None:
@@ -272,6 +296,8 @@ def status(study: StudyArg, as_json: Annotated[bool, typer.Option("--json")] = F
         typer.echo(json.dumps(status_json(view, rec), indent=2))
         return
     print_table(status_table(view, wide=wide), wide=wide)
+    if (line := cost_line(view)) is not None:
+        typer.echo(line)
     for line in [] if rec is None else recommendation_lines(rec):
         typer.echo(line)
 

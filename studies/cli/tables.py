@@ -151,14 +151,19 @@ def status_table(view: StudyView, *, wide: bool = False) -> TextTable:
     latest = latest_attempts(view.trials)
     best = view.best_observed()
     objective = format_column([r.objective for r in latest])
+    # A study with proxies (`search.proxies`) gets a fidelity column: the proxy's name, or
+    # `target`; the best (`*`) is a target trial's.
+    proxies = any(not r.is_target for r in latest)
     rows = []
     for r, value in zip(latest, objective, strict=True):
         note = r.reason if wide else r.reason.splitlines()[0][:NOTE_CHARS] if r.reason else ""
         mark = " *" if best is not None and r.index == best.index else ""
-        rows.append((str(r.index), str(r.attempt), r.status.value,
+        fidelity = (r.proxy or "target",) if proxies else ()
+        rows.append((str(r.index), str(r.attempt), r.status.value, *fidelity,
                      *(f"{r.weights.get(d, 0.0):.3f}" for d in view.domains),
                      (value or "-") + mark, note))
     columns = [Column("trial", "number"), Column("attempt", "number"), Column("status", "word"),
+               *((Column("fidelity", "word"),) if proxies else ()),
                *(Column(d, "number") for d in view.domains), Column(view.objective, "number"),
                Column("note", "text")]
     direction = "maximize" if view.maximize else "minimize"

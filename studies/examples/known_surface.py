@@ -46,3 +46,24 @@ def learning_surface(weights: Mapping[str, float], *, seed: int = 0,
         report(fraction, {"out_score": final["out_score"] * (0.5 + 0.5 * fraction) + noise,
                           "in_score": final["in_score"]})
     return final
+
+
+PROXY_OPTIMUM = {"alpha": 0.3, "beta": 0.4, "gamma": 0.3}
+PROXY_NOISE_SD = 0.01
+
+
+def proxy_surface(weights: Mapping[str, float], *, seed: int = 0,
+                  proxy: str | None = None) -> dict[str, float]:
+    """`quadratic_surface` for studies with ``search.proxies``: a target trial (``proxy``
+    None) is `quadratic_surface`; a proxy trial (any proxy name) sees a biased, noisier
+    version: its optimum moved to `PROXY_OPTIMUM`, its scale halved, 0.3 lower, twice the
+    noise. Its best mixture is not the target's, so a study must run target trials to
+    recommend well."""
+    if proxy is None:
+        return quadratic_surface(weights, seed=seed)
+    x = np.array([weights.get(d, 0.0) for d in DOMAINS])
+    opt = np.array([PROXY_OPTIMUM[d] for d in DOMAINS])
+    key = [seed, 7, *(round(weights.get(d, 0.0) * 1e6) for d in DOMAINS)]
+    noise = np.random.default_rng(key).normal(0.0, PROXY_NOISE_SD)
+    return {"out_score": float(0.5 - 1.0 * np.sum((x - opt) ** 2)) + noise,
+            "in_score": 0.5 + 0.3 * weights.get("alpha", 0.0)}

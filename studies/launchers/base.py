@@ -26,6 +26,8 @@ class TrialSpec:
         seed: the training seed (passed to a function as ``seed=``).
         run_id: the attempt's MLflow run (trainer and evaluator log into it).
         trial_dir: the attempt's folder (job file, logs, result files), absolute.
+        proxy: the proxy (``search.proxies``) the attempt trains, "" for the target (a
+            function then gets ``proxy=NAME``; a job, the proxy's train overrides).
     """
 
     study: str
@@ -35,6 +37,7 @@ class TrialSpec:
     seed: int
     run_id: str
     trial_dir: str
+    proxy: str = ""
 
 
 @dataclass(frozen=True)

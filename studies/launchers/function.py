@@ -14,6 +14,9 @@ With checkpoints (a study's ``search.fidelity``) the function is also given ``re
 metrics as usual. A report is written to the attempt's ``checkpoints.json`` and waits until
 the driver has read it (`FunctionLauncher.checkpoints_seen`); once the driver has stopped the
 trial (early stopping, `cancel`) the report raises `TrialStopped` instead, which ends the call.
+
+A proxy trial (a study's ``search.proxies``) is called with ``proxy=NAME`` as well; a target
+trial without it (so a function may default ``proxy=None``).
 """
 
 from __future__ import annotations
@@ -157,6 +160,8 @@ class FunctionLauncher:
         extra: dict[str, Any] = {}
         if self.checkpoints is not None:
             extra["report"] = self._reporters[key] = CheckpointReporter(spec, self.checkpoints)
+        if spec.proxy:
+            extra["proxy"] = spec.proxy
 
         def call() -> None:
             try:
