@@ -166,6 +166,21 @@ def test_a_function_study_mixes_proxy_and_target_trials_and_recommends_for_the_t
     assert status["cost_spent"] == pytest.approx(spent_cost(latest))
     assert cost_line(view).startswith(f"cost spent: {spent_cost(latest):.4g} target-run "
                                       f"equivalents ({len(targets)} target, ")
+    # the command reads the fidelities back from the store (its sqlite reader)
+    from typer.testing import CliRunner
+
+    from studies.cli import app
+
+    shown = CliRunner().invoke(app, ["study", "status", str(config.study_dir.parent.parent
+                                                            / "study.yaml"), "--json"])
+    assert shown.exit_code == 0, shown.output
+    data = json.loads(shown.stdout)
+    assert [t.get("fidelity", "target") for t in data["trials"]] == \
+        [r.proxy or "target" for r in latest]
+    assert data["best"]["index"] == outcome.best_observed.index
+    table = CliRunner().invoke(app, ["study", "status", str(config.study_dir.parent.parent
+                                                             / "study.yaml")])
+    assert "fidelity" in table.stdout and "cost spent: " in table.stdout
 
 
 def test_a_study_without_proxies_records_no_fidelity(tmp_path):
@@ -265,3 +280,18 @@ def test_a_lost_store_is_recovered_with_each_trials_fidelity(tmp_path):
     assert after == before
     # nothing is re-run: the budget was spent
     assert len(latest_attempts(run_study(config, poll_interval_s=0.01).trials)) == len(before)
+
+
+def test_the_pool_offers_only_the_fidelities_the_budget_left_affords():
+    import numpy as np
+
+    from mixopt.pool import CandidatePool
+    from studies.proxies import with_proxies
+
+    base = CandidatePool(np.array([[0.5, 0.5], [0.2, 0.8]]))
+    every = with_proxies(base, [0.1])
+    assert sorted(set(every.fidelities)) == [0.1, 1.0] and len(every) == 4
+    assert np.array_equal(every.costs, every.fidelities)
+    cheap = with_proxies(base, [0.1], affordable=0.6)
+    assert set(cheap.fidelities) == {0.1} and len(cheap) == 2
+    assert len(with_proxies(base, [0.1], affordable=1.0)) == 4
