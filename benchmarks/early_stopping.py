@@ -114,14 +114,14 @@ def run_study(strategy: str, family: str, seed: int, settings: Settings) -> dict
     policy = SearchPolicy(PolicySettings(space=space, seed=seed,
                                          multi_fidelity=settings.kernel if multi else None))
     rule = None
-    if strategy == "percentile":
+    if strategy.startswith("oracle-"):  # before `multi`: oracle-stop is multi-fidelity too
+        rule = OracleStopRule(curves)
+    elif strategy == "percentile":
         rule = PercentileRule(percentile=settings.percentile, min_curves=settings.min_curves)
     elif multi:
         rule = PredictiveRule(alpha=settings.alpha, min_curves=settings.predictive_min_curves,
                               min_progression=settings.min_progression, seed=seed,
                               model=_rule_model(settings))
-    elif strategy.startswith("oracle-"):
-        rule = OracleStopRule(curves)
     noise = np.random.default_rng([seed, 7919])
     observations: list[Observation] = []
     trials: list[TrialCurve] = []
