@@ -60,6 +60,8 @@ class StudyProgress:
     best: float | None
     best_index: int | None
     message: str = ""
+    # With proxies the budget is in target-run equivalents: the cost of the ended trials.
+    cost_done: float | None = None
 
 
 @dataclass
@@ -442,7 +444,9 @@ class Orchestrator:
             trials_done=len(ended), trials_total=self.config.search.max_trials,
             running=tuple(sorted(r.index for r, _, _ in self._active.values())),
             best=None if best is None else best.objective,
-            best_index=None if best is None else best.index, message=message))
+            best_index=None if best is None else best.index, message=message,
+            cost_done=None if self.config.search.proxies is None
+            else round(spent_cost(ended), 3)))
 
     def _message(self, text: str) -> None:
         self._report(text)

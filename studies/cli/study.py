@@ -129,7 +129,11 @@ def run_with_progress(
                   f"({study.eval.objective.direction}), launcher {study.launcher.kind}, "
                   f"store {study.tracking_uri}")
     total = max_trials or study.search.max_trials
-    with Progress(TextColumn("[bold]trials"), BarColumn(), MofNCompleteColumn(),
+    # With proxies, max_trials is a budget in target-run equivalents: count cost, not trials.
+    by_cost = study.search.proxies is not None
+    counts = (TextColumn("{task.completed:g}/{task.total:g} target-run equivalents") if by_cost
+              else MofNCompleteColumn())
+    with Progress(TextColumn("[bold]cost" if by_cost else "[bold]trials"), BarColumn(), counts,
                   TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=console, transient=False) as progress:
         task = progress.add_task("", total=total)
@@ -139,12 +143,13 @@ def run_with_progress(
         def show(state: StudyProgress) -> None:
             best = "-" if state.best is None else f"{state.best:.4g} (trial {state.best_index})"
             running = ",".join(map(str, state.running)) or "-"
-            progress.update(task, completed=state.trials_done,
+            done = state.trials_done if state.cost_done is None else state.cost_done
+            progress.update(task, completed=done,
                             description=f"best {best}  running [{running}]")
             if not plain:
-                plain.append(PlainProgress("study", total, unit="trial", interval_s=0,
-                                           start=state.trials_done))
-            plain[0].update(state.trials_done, extra=f"best {best}, running [{running}]")
+                unit = "target-run equivalents" if by_cost else "trial"
+                plain.append(PlainProgress("study", total, unit=unit, interval_s=0, start=done))
+            plain[0].update(done, extra=f"best {best}, running [{running}]")
             if state.message:
                 progress.console.print(state.message)
 

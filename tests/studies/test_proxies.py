@@ -220,6 +220,9 @@ def test_sigkill_during_a_proxy_study_then_resume_keeps_the_fidelities(tmp_path)
     finally:
         driver.send_signal(signal.SIGKILL)
         driver.wait()
+    # Not a terminal: plain progress lines, counting the budget's unit (cost), not trials.
+    progress = driver.stderr.read().decode()
+    assert "study: target-run equivalents " in progress and "/4 (" in progress, progress[-2000:]
     before = {r.index: r.proxy for r in latest_attempts(ledger_of(config).trials())}
     assert "small" in before.values() and "" in before.values()
 
