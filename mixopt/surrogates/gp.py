@@ -70,6 +70,18 @@ def make_kernel(kernel: str, d: int) -> Kernel:
     raise FitError(f"unknown GP kernel {kernel!r}; choose one of {', '.join(KERNELS)}")
 
 
+def condition_on_own_mean(model, X: torch.Tensor, fixed_noise_var: float | None):
+    """``model`` conditioned on observations at `X: p x d` equal to its posterior mean there
+    (the kriging believer), hyperparameters kept; ``model`` itself is not changed. A model
+    fitted with a fixed noise (``train_Yvar``, `fixed_noise_var`) needs the new points' noise.
+    """
+    with torch.no_grad():
+        mean = model.posterior(X).mean
+        kw = {} if fixed_noise_var is None else {
+            "noise": torch.full_like(mean, max(fixed_noise_var, 1e-10))}
+        return model.condition_on_observations(X, mean, **kw)
+
+
 class GPSurrogate:
     """Exact GP on the `d` mixture weights, hyperparameters by MAP (`fit_gpytorch_mll`).
 
@@ -220,9 +232,7 @@ class GPSurrogate:
             FitError: before `fit`, or `X` with the wrong number of columns.
         """
         model = self._fitted_model()
-        X = np.atleast_2d(np.asarray(X, dtype=float))
-        if X.shape[1] != self.space.dim:
-            raise FitError(f"gp: X has {X.shape[1]} columns for {self.space.dim} domains")
+        X = self._checked_inputs(X)
         with torch.no_grad():
             post = model.posterior(torch.as_tensor(X, dtype=torch.float64))
             mean = post.mean.reshape(-1)
@@ -246,20 +256,19 @@ class GPSurrogate:
             FitError: before `fit`, or `X` with the wrong number of columns.
         """
         model = self._fitted_model()
+        X = self._checked_inputs(X)
+        believed = copy.copy(self)
+        if len(X):
+            believed._model = condition_on_own_mean(
+                model, torch.as_tensor(X, dtype=torch.float64), self._fixed_noise_var)
+        return believed
+
+    def _checked_inputs(self, X: np.ndarray) -> np.ndarray:
+        """`X` as a float `m x d` array; FitError when its columns are not the space's."""
         X = np.atleast_2d(np.asarray(X, dtype=float))
         if X.shape[1] != self.space.dim:
             raise FitError(f"gp: X has {X.shape[1]} columns for {self.space.dim} domains")
-        believed = copy.copy(self)
-        if not len(X):
-            return believed
-        Xt = torch.as_tensor(X, dtype=torch.float64)
-        with torch.no_grad():
-            mean = model.posterior(Xt).mean
-            # A model fitted with a fixed noise (train_Yvar) needs the new points' noise.
-            kw = {} if self._fixed_noise_var is None else {
-                "noise": torch.full_like(mean, max(self._fixed_noise_var, 1e-10))}
-            believed._model = model.condition_on_observations(Xt, mean, **kw)
-        return believed
+        return X
 
     def loo_predict(self) -> Prediction:
         """Closed-form leave-one-out predictions at the `n` training points.

@@ -46,7 +46,7 @@ from gpytorch.mlls import ExactMarginalLogLikelihood
 from mixopt.errors import FitError
 from mixopt.mixture import MixtureSpace
 from mixopt.surrogates.base import Prediction
-from mixopt.surrogates.gp import _FIT_FAILURES, _JITTERS, GPSurrogate
+from mixopt.surrogates.gp import _FIT_FAILURES, _JITTERS, GPSurrogate, condition_on_own_mean
 
 TARGET_FIDELITY = 1.0
 MF_KERNELS = ("linear-truncated", "product", "ar1")
@@ -275,13 +275,8 @@ class MultiFidelityGP:
         if self._ar1 is not None:
             believed._ar1 = self._ar1.believe(Z[:, :-1], Z[:, -1])
             return believed
-        model = self._fitted()
-        Zt = torch.as_tensor(Z, dtype=torch.float64)
-        with torch.no_grad():
-            mean = model.posterior(Zt).mean
-            kw = {} if self._fixed_noise_var is None else {
-                "noise": torch.full_like(mean, max(self._fixed_noise_var, 1e-10))}
-            believed._model = model.condition_on_observations(Zt, mean, **kw)
+        believed._model = condition_on_own_mean(
+            self._fitted(), torch.as_tensor(Z, dtype=torch.float64), self._fixed_noise_var)
         return believed
 
     def correlation(self, X: np.ndarray, fidelity: np.ndarray | float) -> np.ndarray:
