@@ -118,6 +118,7 @@ from trl import GRPOConfig, GRPOTrainer  # noqa: E402
 # After accelerate, transformers and TRL have checked which trackers are installed.
 MLFLOW_STUBBED = _stub_mlflow_if_missing()
 
+from benchmarks.logprob_probe import probe_batch  # noqa: E402
 from rlvr.job import TrainJob  # noqa: E402
 from rlvr.models import ImageOnlyQwen2VLProcessor, load_model_and_processor  # noqa: E402
 from rlvr.models.qwen2vl_tokens import (  # noqa: E402
@@ -350,6 +351,17 @@ class CountingGRPOTrainer(GRPOTrainer):
     generation_seconds = 0.0
     generations = 0
     sync_seconds = 0.0  # vLLM weight syncs (inside generation_seconds)
+    probe_limit = 0  # --probe-logps: generations whose batch logprob_probe reads
+    probes: list[dict] | None = None  # set per run by run_config
+
+    def _generate_and_score_completions(self, inputs):
+        output = super()._generate_and_score_completions(inputs)
+        if self.probes is not None and len(self.probes) < self.probe_limit:
+            try:
+                self.probes.append(probe_batch(self, output))
+            except Exception as error:  # a probe must never stop the measurement
+                self.probes.append({"error": f"{type(error).__name__}: {str(error)[:500]}"})
+        return output
 
     def _time_weight_syncs(self) -> None:
         """Time each vLLM weight sync (colocate: the policy's tensors copied into vLLM)."""
@@ -540,6 +552,7 @@ def run_config(args, name: str, model_dir: Path, domain_file: Path, work: Path) 
         callbacks=[clock],
     )
     clock.trainer = trainer
+    trainer.probe_limit, trainer.probes = args.probe_logps, []
     trainer._time_weight_syncs()
     compiled = bool(spec.get("compile")) or (spec["base"] == "rlvr"
                                               and compile_decoding(job, cuda=cuda))
@@ -581,6 +594,8 @@ def run_config(args, name: str, model_dir: Path, domain_file: Path, work: Path) 
         "train_seconds_total": round(total, 1),
         "peak_gpu_gib": peak_gpu_memory_gib(),
     }
+    if trainer.probes:
+        result["logprob_probe"] = trainer.probes
     del trainer, model, processor
     gc.collect()
     if cuda:
@@ -639,6 +654,13 @@ def main() -> None:
         help="prompts of different "
         "lengths (crashes TRL 1.16 + transformers 5.17 Qwen2-VL when "
         "steps_per_generation > 1: mm_token_type_ids misaligned)",
+    )
+    parser.add_argument(
+        "--probe-logps",
+        type=int,
+        default=0,
+        help="read the first N generation batches with benchmarks/logprob_probe.py "
+        "(vLLM vs trainer log-probabilities inside training)",
     )
     parser.add_argument("--work", type=Path, default=None, help="scratch folder (temp if unset)")
     parser.add_argument("--out", type=Path, default=Path("grpo_throughput.json"))

@@ -12,6 +12,7 @@
 #     bash scripts/device_vllm.sh eval-train  # mixopt eval hf vs vllm; mixopt train vllm-colocate
 #     bash scripts/device_vllm.sh logprob     # vLLM vs HF log-probabilities, before/after sync
 #     bash scripts/device_vllm.sh eval        # mixopt eval hf vs vllm only
+#     bash scripts/device_vllm.sh probe       # vLLM vs trainer log-probs inside GRPO steps
 # Results go to $OUT (JSON + one log per step).
 set -uo pipefail
 W=/tmp/wheels
@@ -69,6 +70,14 @@ logprob)  # does vLLM score its samples as the trainer does (before/after TRL's 
     use
     python3 benchmarks/vllm_logprob_check.py ${LOGPROB_ARGS:-} --out "$OUT/vllm_logprob_check.json" 2>&1 \
         | tee "$OUT/logprob.log" ;;
+probe)  # benchmarks/logprob_probe.py on the trainer's own batches (PROBE_CONFIGS, 2 generations)
+    use
+    for c in ${PROBE_CONFIGS:-rlvr-vllm-spg8-nogc-sleep-mem15}; do
+        echo "== $c"
+        python3 benchmarks/grpo_throughput.py --steps ${PROBE_STEPS:-16} --warmup-cycles 0 \
+            --weights-dtype float32 --probe-logps 2 --work "/tmp/probe-$c" \
+            --out "$OUT/probe_$c.json" --configs "$c"
+    done 2>&1 | tee "$OUT/probe.log" ;;
 eval)
     use
     python3 benchmarks/vllm_eval_compare.py --records 64 --max-new-tokens 128 \
@@ -85,5 +94,5 @@ eval-train)
       tail -c 4000 /tmp/mg/n1-float32-vllm-colocate/launch.log
     } 2>&1 | tee "$OUT/eval_train.log" ;;
 *)
-    echo "usage: $0 recv|smoke|grpo-base|grpo-vllm|logprob|eval|eval-train" >&2; exit 2 ;;
+    echo "usage: $0 recv|smoke|grpo-base|grpo-vllm|logprob|probe|eval|eval-train" >&2; exit 2 ;;
 esac
