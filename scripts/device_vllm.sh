@@ -2,7 +2,7 @@
 # vLLM 0.24.0 on the lent GPU machine (issue 17): receive the wheel pieces, install, measure.
 #
 # Here (CPU machine), once: scripts/device_vllm_pieces.sh (downloads the wheels into
-# .device-wheels/whl, tars and splits them into .device-wheels/pieces/wheels.tar.N, < 60 MiB).
+# .device-wheels/whl, tars and splits them into .device-wheels/pieces/wheels.tar.N, 50 MiB each).
 # There, one `run` per piece, back to back (a warm machine keeps /tmp for ~30 s between calls):
 #     carry [".device-wheels/pieces/wheels.tar.N"], command "bash scripts/device_vllm.sh recv"
 # then the steps, each its own call (each installs first if needed, from /tmp/wheels):
@@ -27,8 +27,10 @@ export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVL
 install() {
     [ -f "$EXT/.installed" ] && return 0
     local n
-    n=$(ls "$W"/wheels.tar.* 2>/dev/null | wc -l)
-    [ "$n" -eq 6 ] || { echo "have $n of 6 wheel pieces in $W"; return 1; }
+    local want
+    want=$(wc -l < "$W/pieces.sha256" 2>/dev/null || echo "?")
+    n=$(ls "$W"/wheels.tar.? 2>/dev/null | wc -l)
+    [ "$n" = "$want" ] || { echo "have $n of $want wheel pieces in $W (pieces.sha256 comes with the last)"; return 1; }
     mkdir -p "$W/whl" && (cd "$W" && sha256sum -c pieces.sha256 --ignore-missing 2>/dev/null; cat wheels.tar.? | tar xf - -C "$W/whl") || return 1
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
         --target "$EXT" "$W"/whl/*.whl || return 1

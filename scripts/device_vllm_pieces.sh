@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Download vLLM 0.24.0 and what the lent GPU image lacks of its and our needs (Python 3.12,
-# manylinux x86_64), then tar and split them into pieces one device call can carry (< 60 MiB
-# with the ~4 MiB working tree). Output: .device-wheels/{whl,pieces}/ (ignored by git).
+# manylinux x86_64), then tar and split them into pieces one device call can carry (50 MiB
+# each, so that one piece and the ~8 MiB working tree stay under a call's 64 MiB). Output: .device-wheels/{whl,pieces}/ (ignored by git).
 # The list was found by importing vLLM's engine, worker, Qwen2-VL model, TRL's vLLM generation,
 # studies.cli and an MLflow sqlite run on the CPU machine and subtracting the image's packages
 # (KINDS.md); extras vLLM lists but these paths never import (flashinfer, tilelang, cutlass
@@ -31,6 +31,6 @@ python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 -
     opentelemetry-proto==1.45.2 opentelemetry-semantic-conventions==0.66b2 \
     importlib-metadata==9.1.0 cryptography==50.0.2 cffi==2.1.1 pycparser==3.12 python-dotenv==1.2.4
 cd .. && rm -rf pieces && mkdir pieces
-tar cf - -C whl . | split -b 58M -d -a 1 - pieces/wheels.tar.
+tar cf - -C whl . | split -b 50M -d -a 1 - pieces/wheels.tar.
 (cd pieces && sha256sum wheels.tar.* > pieces.sha256)
 ls -la pieces
