@@ -3,8 +3,8 @@ without importing MLflow (about a CPU-second: its artifact repository module pul
 tracking client's modules).
 
 `log_local_artifact` does what MLflow's ``LocalArtifactRepository.log_artifact`` does in the
-MLflow versions of `studies.store_reader.VERIFIED_SCHEMAS` (checked against 3.17.2): the
-folder of the URI (``urlparse(uri).path`` as a local path) is created, the file is copied
+MLflow versions of `studies.store_reader.VERIFIED_SCHEMAS` (checked against 3.17.2 and 3.18.0):
+the folder of the URI (``urlparse(uri).path`` as a local path) is created, the file is copied
 beside its destination under a hidden ``.artifact.uploading.*`` name, its mode and times are
 copied over (``shutil.copystat``) and it is renamed onto ``<folder>/<file name>``; a file that
 is already its own destination is left alone. Used only where the store was read without

@@ -26,8 +26,9 @@ from studies.trials import TrialRecord
 
 # MLflow version -> the alembic revision of the stores it writes, for which the queries below
 # were checked against its client (tests/studies/test_store_reader.py). Another MLflow version
-# or revision: None (the client), until checked and added here.
-VERIFIED_SCHEMAS = {"3.17.2": "dc11669786a5"}
+# or revision: None (the client), until checked and added here. 3.18.0's three migrations since
+# 3.17.2 (skill registry, issue contract, MCP versions) touch none of the tables read here.
+VERIFIED_SCHEMAS = {"3.17.2": "dc11669786a5", "3.18.0": "f4a9b2c7d1e6"}
 
 # Active runs of one experiment carrying the tags role = ?, study = ?, in search_runs' order.
 _RUNS = (
