@@ -1,6 +1,7 @@
 """The embedded demo: a real study on a laptop CPU (`mixopt demo`, `make demo`).
 
-`prepare_demo` builds (or reuses) the warm-started tiny model and writes the demo study's
+`prepare_demo` builds (or reuses, or copies the build shipped with the code) the warm-started
+tiny model and writes the demo study's
 config with its path filled in; the study itself is an ordinary one
 (`studies/examples/demo_synthetic.yaml`) run by the ordinary driver.
 """
@@ -29,6 +30,8 @@ class DemoSettings:
             eval.limit and search.parallelism.
         seed: seed of the base model's weights and warm start.
         warm_start: the base model's recipe (tests use a few steps); None: the default.
+        build_base: train the base model here even where the code ships a build of its
+            recipe and seed (`rlvr.models.warm_start.PREBUILT_DIR`).
     """
 
     max_trials: int | None = None
@@ -37,6 +40,7 @@ class DemoSettings:
     parallelism: int | None = None
     seed: int = 0
     warm_start: Any = None  # a `rlvr.models.warm_start.WarmStartRecipe`; None: its default
+    build_base: bool = False
 
 
 def trial_budget(train: dict[str, Any]) -> int:
@@ -76,12 +80,13 @@ def prepare_demo(
     Raises:
         rlvr errors: the synthetic domains or the model cannot be built.
     """
-    from rlvr.models.warm_start import ensure_warm_started
+    from rlvr.models.warm_start import PREBUILT_DIR, ensure_warm_started
 
     settings = settings or DemoSettings()
     out.mkdir(parents=True, exist_ok=True)
     model = ensure_warm_started(
-        out / "models", seed=settings.seed, recipe=settings.warm_start, on_step=on_base_step
+        out / "models", seed=settings.seed, recipe=settings.warm_start, on_step=on_base_step,
+        prebuilt=None if settings.build_base else PREBUILT_DIR,
     )
     data = demo_config_data(model, out, settings)
     return write_text_atomic(out / DEMO_CONFIG, yaml.safe_dump(data, sort_keys=False))

@@ -40,6 +40,12 @@ batches of the steps done are drawn again from the seed, not stored). The checkp
 removed once the model folder is in place. When stderr is not a terminal (a log file), a build
 prints a plain progress line every ~30 s (`rlvr.progress`).
 
+The default recipe's build of seed 0 ships with the code (`PREBUILT_DIR`; 2.7 MB): a cache
+that lacks it gets a copy instead of an 8-minute build on 2 CPU cores. It is an ordinary build
+of that recipe (`scripts/build_demo_base.py` makes it anew); its folder name carries the
+recipe's hash, so a changed recipe never uses it and is built, and
+tests/rlvr/models/test_prebuilt_base.py fails until the shipped build is remade.
+
 Same seed, same recipe, same threads: the same weights (the data order and the initialization
 come from the seed; the caller's global RNG is left as it was). Across machines or thread counts
 float sums may differ in the last bits.
@@ -84,6 +90,8 @@ FIXED_THINKING = "look at the image"
 # ~1-6 minutes of a demo build (2 idle / busy CPU cores); a checkpoint of DEMO_MODEL takes
 # ~0.06 s and 8 MB (measured: model, AdamW state and 4500 losses).
 DEFAULT_CHECKPOINT_EVERY = 250
+# Builds shipped with the code, named as `warm_start_folder` names them.
+PREBUILT_DIR = Path(__file__).parent / "prebuilt"
 _LOG = logging.getLogger(__name__)
 # The warm start's model: the tiny model with a text width of 128 (8 heads of 16 dims). It
 # learns to see as fast per step as the 256-wide default and costs half as much per step on
@@ -207,6 +215,7 @@ def ensure_warm_started(
     on_step: Callable[[int, list[float]], None] | None = None,
     checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
     progress_interval_s: float | None = DEFAULT_INTERVAL_S,
+    prebuilt: Path | None = PREBUILT_DIR,
 ) -> Path:
     """The warm-started tiny model of ``recipe`` and ``seed``, built once and cached.
 
@@ -221,6 +230,8 @@ def ensure_warm_started(
             from the last one (`warm_start_checkpoints`). Does not change the result.
         progress_interval_s: seconds between plain progress lines on stderr when it is not a
             terminal; None: no lines.
+        prebuilt: a folder of shipped builds: one of this recipe and seed is copied into the
+            cache instead of building; None: always build here.
 
     Returns:
         A model folder (`warm_start_folder`) that loads with
@@ -236,19 +247,42 @@ def ensure_warm_started(
     if _is_built(folder, seed=seed, recipe=recipe):
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)
+    shipped = warm_start_folder(prebuilt, seed=seed, recipe=recipe) if prebuilt else None
+    if shipped is not None and _is_built(shipped, seed=seed, recipe=recipe):
+        _LOG.info("warm start: copying the shipped build %s", shipped)
+        return _install_copy(shipped, folder, seed=seed, recipe=recipe)
     checkpoints = warm_start_checkpoints(cache_dir, seed=seed, recipe=recipe,
                                          every=checkpoint_every)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
     try:
         build_warm_started(staging, seed=seed, recipe=recipe, on_step=on_step,
                            checkpoints=checkpoints, progress_interval_s=progress_interval_s)
-        if folder.exists():
-            if _is_built(folder, seed=seed, recipe=recipe):  # another process was faster
-                checkpoints.clear()
-                return folder
-            shutil.rmtree(folder)  # an incomplete folder, not ours to keep
-        staging.rename(folder)
+        _land(staging, folder, seed=seed, recipe=recipe)
         checkpoints.clear()
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    return folder
+
+
+def _land(staging: Path, folder: Path, *, seed: int, recipe: WarmStartRecipe) -> None:
+    """Rename the complete build `staging` onto `folder`, unless another process landed one."""
+    if folder.exists():
+        if _is_built(folder, seed=seed, recipe=recipe):  # another process was faster
+            return
+        shutil.rmtree(folder)  # an incomplete folder, not ours to keep
+    staging.rename(folder)
+
+
+def _install_copy(source: Path, folder: Path, *, seed: int, recipe: WarmStartRecipe) -> Path:
+    """Copy the built folder `source` to `folder` as a build lands: staged, recipe file last,
+    renamed into place."""
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        for item in sorted(source.iterdir(), key=lambda p: p.name == RECIPE_FILE):
+            if item.is_file():
+                shutil.copy2(item, staging / item.name)
+        _land(staging, folder, seed=seed, recipe=recipe)
     finally:
         if staging.exists():
             shutil.rmtree(staging)

@@ -37,3 +37,24 @@ def test_short_demo_runs_end_to_end(tmp_path):
     view: StudyView = open_study(str(path)).view
     page = render_report(view, tmp_path / "report.html").read_text()
     assert 'id="plot-objective"' in page and 'id="table-trials"' in page
+
+
+def test_the_demo_copies_the_shipped_base_unless_told_to_build_it(tmp_path, monkeypatch):
+    from rlvr.models import warm_start
+
+    class Built(Exception):
+        pass
+
+    def build(*args, **kwargs):
+        raise Built
+
+    monkeypatch.setattr(warm_start, "build_warm_started", build)
+    config = load_study_config(prepare_demo(tmp_path / "shipped"))  # copied: no build
+    shipped = warm_start.warm_start_folder(warm_start.PREBUILT_DIR, seed=0,
+                                           recipe=WarmStartRecipe())
+    model = tmp_path / "shipped" / "models" / shipped.name
+    assert config.train.model == str(model.absolute())
+    assert (model / "model.safetensors").read_bytes() == \
+        (shipped / "model.safetensors").read_bytes()
+    with pytest.raises(Built):
+        prepare_demo(tmp_path / "built", DemoSettings(build_base=True))

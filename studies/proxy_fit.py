@@ -1,0 +1,80 @@
+"""A study with proxy trials fitted as its search policy fits it, for `study predict`/`report`.
+
+A study with ``search.proxies`` proposes and recommends with a `MultiFidelityGP` fitted to
+every completed trial, a proxy trial at its proxy's cost as fidelity (`studies.orchestrator`).
+`fit_with_proxies` fits that model through the same policy (`mixopt.policy.SearchPolicy.fit`)
+and shows it at the target fidelity, so predict and the report give what the search believed,
+not a refit to the target trials alone. A proxy the study does not declare (a warm start's) is
+not fitted, as in the orchestrator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from mixopt.mixture import MixtureSpace
+from mixopt.policy import FittedPolicy, History, Observation, PolicySettings, SearchPolicy
+from mixopt.pool import TARGET
+from mixopt.surrogates.base import Prediction, Recommendation, recommend_by_mean
+from studies.trials import TrialStatus, latest_attempts
+
+if TYPE_CHECKING:
+    from studies.analysis import StudyView
+
+
+@dataclass(frozen=True)
+class TargetFidelity:
+    """A fitted multi-fidelity policy seen at the target fidelity, shaped as a surrogate:
+    `predict` (`m x d` -> `Prediction`) and `recommend`, in the fitted model's units (the
+    objective times the view's sign, maximized)."""
+
+    fitted: FittedPolicy
+    space: MixtureSpace
+    seed: int
+
+    def predict(self, X: np.ndarray) -> Prediction:
+        return self.fitted.model.predict(np.atleast_2d(np.asarray(X, dtype=float)), TARGET)
+
+    def recommend(self) -> Recommendation:
+        """The best predicted target run over the space (every fitted mixture a candidate)."""
+        return recommend_by_mean(self, self.fitted.X, seed=self.seed)
+
+
+def proxy_history(view: StudyView) -> History:
+    """The completed trials of `view` as the policy's observations: target trials at
+    fidelity 1, proxy trials at their declared proxy's cost (`StudyView.proxy_costs`)."""
+    observations = []
+    for r in latest_attempts(view.trials):
+        if r.status is not TrialStatus.COMPLETED or r.objective is None:
+            continue
+        fidelity = 1.0 if r.is_target else view.proxy_costs.get(r.proxy)
+        if fidelity is None:
+            continue
+        x = np.array([r.weights.get(d, 0.0) for d in view.domains], dtype=float)
+        observations.append(Observation(x, (float(r.objective),), fidelity=fidelity,
+                                        cost=fidelity, warm_start=r.index < 0))
+    return History(tuple(observations))
+
+
+def fit_with_proxies(view: StudyView) -> tuple[TargetFidelity, int] | None:
+    """The multi-fidelity fit of `view`'s completed trials and the number of proxy trials in
+    it; None when the view declares no proxies or has no completed proxy trial.
+
+    Raises:
+        FitError: fewer trials than the multi-fidelity GP needs, or a fit that failed.
+    """
+    if view.proxy_kernel is None:
+        return None
+    history = proxy_history(view)
+    proxies = sum(o.fidelity < 1.0 for o in history.observations)
+    if not proxies:
+        return None
+    settings = PolicySettings(space=view.space, surrogate=view.surrogate,
+                              surrogate_options=dict(view.surrogate_options),
+                              maximize=(view.maximize,), seed=view.seed,
+                              multi_fidelity=view.proxy_kernel)
+    fitted = SearchPolicy(settings).fit(history)
+    return TargetFidelity(fitted, view.space, view.seed), proxies
