@@ -43,6 +43,8 @@ class StudyView:
         bounds: optional per-domain weight bounds of the search space.
         seed: the study's seed.
         parent_run_id: the study's MLflow parent run, if read from a ledger.
+        proxy_costs: the declared proxies' names and costs (``search.proxies``; empty
+            without); proxy_kernel: their multi-fidelity kernel, or None (`studies.proxy_fit`).
     """
 
     name: str
@@ -55,6 +57,8 @@ class StudyView:
     bounds: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     seed: int = 0
     parent_run_id: str | None = None
+    proxy_costs: Mapping[str, float] = field(default_factory=dict)
+    proxy_kernel: str | None = None
 
     @property
     def space(self) -> MixtureSpace:
@@ -91,12 +95,15 @@ class StudyView:
 
 def view_of(config: StudyConfig, trials: list[TrialRecord], parent: str | None) -> StudyView:
     """The `StudyView` of a config and its trials."""
+    proxies = config.search.proxies
     return StudyView(
         name=config.name, domains=config.domain_names, objective=config.eval.objective.label,
         maximize=config.eval.objective.maximize, surrogate=config.search.surrogate.name,
         surrogate_options=dict(config.search.surrogate.options), trials=tuple(trials),
         bounds={k: (float(lo), float(hi)) for k, (lo, hi) in config.search.bounds.items()},
         seed=config.search.seed, parent_run_id=parent,
+        proxy_costs={} if proxies is None else {p.name: float(p.cost) for p in proxies.levels},
+        proxy_kernel=None if proxies is None else proxies.kernel,
     )
 
 
@@ -128,14 +135,17 @@ class FittedStudy:
 
     Attributes:
         view: the study.
-        model: the fitted surrogate (it sees ``sign * objective``).
-        X, y: the `n x d` observed mixtures and their `n` objective values.
+        model: the fitted surrogate (it sees ``sign * objective``); with proxy trials the
+            study's multi-fidelity fit at the target fidelity (`studies.proxy_fit`).
+        X, y: the `n x d` target trials' mixtures and their `n` objective values.
+        proxy_trials: the proxy trials the model was fitted to as well (0: none).
     """
 
     view: StudyView
     model: Any
     X: np.ndarray
     y: np.ndarray
+    proxy_trials: int = 0
 
     def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean and std (`m`-vectors, objective units) at `X: m x d`."""
@@ -175,8 +185,9 @@ class FittedStudy:
         return chosen[:k]
 
     def loo(self) -> LOODiagnostics | None:
-        """Leave-one-out diagnostics (objective units), or None with fewer than 3 trials."""
-        if len(self.y) < 3:
+        """Leave-one-out diagnostics (objective units), or None with fewer than 3 trials or
+        with proxy trials (no leave-one-out of the multi-fidelity fit yet, as in the policy)."""
+        if len(self.y) < 3 or self.proxy_trials:
             return None
         try:
             # The model is fitted to exactly these points: a closed-form LOO (the GP's) needs
@@ -195,12 +206,24 @@ class FittedStudy:
 
 
 def fit_study(view: StudyView) -> FittedStudy:
-    """The study's surrogate fitted to its completed trials.
+    """The study's surrogate fitted to its completed trials; with completed proxy trials of
+    declared proxies, the search policy's multi-fidelity fit of all of them
+    (`studies.proxy_fit`).
 
     Raises:
         FitError: fewer completed trials than the surrogate needs, or a fit that failed.
     """
     X, y = view.observations()
+    if view.proxy_kernel is not None:
+        from studies.proxy_fit import fit_with_proxies
+
+        try:
+            found = fit_with_proxies(view)
+        except FitError as err:
+            raise FitError(f"study {view.name!r}: {err}") from None
+        if found is not None:
+            model, proxies = found
+            return FittedStudy(view, model, X, y, proxy_trials=proxies)
     model = view.new_surrogate()
     if len(y) < model.min_observations:
         raise FitError(

@@ -116,6 +116,7 @@ def view_from_parent(target: StudyTarget, params: Mapping[str, str], tags: Mappi
         StudyNotFoundError: a parent run without the study's parameters.
     """
     try:
+        proxies = json.loads(params.get("proxies", "{}"))  # absent in studies before it
         return StudyView(  # a resume with a changed objective records it in tags (params stay)
             name=target.name, domains=tuple(params["domains"].split(",")),
             objective=tags.get(OBJECTIVE_TAG, params["objective"]),
@@ -124,8 +125,10 @@ def view_from_parent(target: StudyTarget, params: Mapping[str, str], tags: Mappi
             surrogate_options=json.loads(params.get("surrogate_options", "{}")),
             trials=tuple(trials),
             bounds={k: tuple(v) for k, v in json.loads(params.get("bounds", "{}")).items()},
-            seed=int(params.get("seed", 0)), parent_run_id=parent)
-    except (KeyError, ValueError) as err:
+            seed=int(params.get("seed", 0)), parent_run_id=parent,
+            proxy_costs={k: float(v) for k, v in proxies.get("costs", {}).items()},
+            proxy_kernel=proxies.get("kernel"))
+    except (KeyError, ValueError, AttributeError) as err:
         raise StudyNotFoundError(f"study {target.name!r} in {target.uri}: its parent run lacks "
                                  f"the study parameters ({err})") from None
 

@@ -190,6 +190,10 @@ class Orchestrator:
             "initial_design": c.search.initial_design.kind, "seed": c.search.seed,
             "bounds": json.dumps({k: list(v) for k, v in c.search.bounds.items()}),
             "surrogate_options": json.dumps(c.search.surrogate.options),
+            # Read back by a study opened by name (`studies.opening.view_from_parent`).
+            **({} if c.search.proxies is None else {"proxies": json.dumps({
+                "kernel": c.search.proxies.kernel,
+                "costs": {p.name: p.cost for p in c.search.proxies.levels}})}),
         }
 
     def _log_config_once(self) -> None:

@@ -123,7 +123,9 @@ def _header(view: StudyView) -> str:
     facts = [
         ("Objective", f"{view.objective} ({_direction(view)})"),
         ("Domains", ", ".join(view.domains)),
-        ("Surrogate", view.surrogate),
+        ("Surrogate", view.surrogate if view.proxy_kernel is None else
+         f"{view.surrogate}; with proxy trials the multi-fidelity GP ({view.proxy_kernel}) "
+         f"of proxies {', '.join(f'{k} (cost {v:g})' for k, v in view.proxy_costs.items())}"),
         ("Trials", f"{len(latest)} ({by_status}); {len(view.trials)} attempt(s) in all"),
         ("Seed", str(view.seed)),
     ]
@@ -187,11 +189,14 @@ def _loo_section(fitted: FittedStudy) -> str:
     head = "<section><h2>Predicted vs observed (leave-one-out)</h2>"
     diag: LOODiagnostics | None = fitted.loo()
     if diag is None:
-        why = (
-            f"leave-one-out needs at least 3 completed trials, the study has {len(fitted.y)}"
-            if len(fitted.y) < 3
-            else f"a refit of {view.surrogate!r} on all but one trial failed"
-        )
+        if fitted.proxy_trials:
+            why = (f"the model is the study's multi-fidelity GP (kernel {view.proxy_kernel}), "
+                   f"fitted to {len(fitted.y)} target and {fitted.proxy_trials} proxy trials; "
+                   "it has no leave-one-out yet")
+        elif len(fitted.y) < 3:
+            why = f"leave-one-out needs at least 3 completed trials, the study has {len(fitted.y)}"
+        else:
+            why = f"a refit of {view.surrogate!r} on all but one trial failed"
         notice = f'<p class="notice" id="loo-missing">No leave-one-out plot: {_esc(why)}.</p>'
         return head + notice + "</section>"
     indices = [r.index for r in completed(view.trials)]

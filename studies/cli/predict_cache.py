@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from studies.analysis import StudyView
 
-SCHEMA = 1
+SCHEMA = 2
 CACHE_DIR = "cache"
 KEEP = 8  # newest entries kept per study
 _ROOT = Path(__file__).resolve().parents[2]
@@ -51,11 +51,19 @@ def code_fingerprint(sources: tuple[str, ...] = _SOURCES,
 def cache_key(view: StudyView, top: int) -> str:
     """The hash of everything `study predict --top top` depends on."""
     X, y = view.observations()
+    proxies = None
+    if view.proxy_kernel:  # a proxy study's fit reads its proxy trials too (studies.proxy_fit)
+        from studies.proxy_fit import proxy_history
+
+        proxies = [dict(view.proxy_costs), view.proxy_kernel,
+                   [[o.x.tolist(), o.values, o.fidelity] for o in
+                    proxy_history(view).observations]]
     inputs = {
         "schema": SCHEMA, "top": top, "domains": list(view.domains),
         "objective": view.objective, "maximize": view.maximize, "surrogate": view.surrogate,
         "options": dict(view.surrogate_options), "bounds": dict(view.bounds), "seed": view.seed,
         "X": X.tolist(), "y": y.tolist(), "code": code_fingerprint(),
+        "proxies": proxies,
     }
     text = json.dumps(inputs, sort_keys=True, default=repr)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
@@ -87,8 +95,9 @@ def save(study_dir: Path, key: str, answer: dict[str, Any]) -> None:
 
 
 def compute(view: StudyView, top: int) -> dict[str, Any]:
-    """`study predict`'s answer: ``{"trials", "top": [Predicted.to_json()], "loo": {...} or
-    None, "loo_summary": str or None}`` (LOO needs 3 trials).
+    """`study predict`'s answer: ``{"trials" (target trials), "proxy_trials" (fitted too:
+    `studies.proxy_fit`), "top": [Predicted.to_json()], "loo": {...} or None, "loo_summary":
+    str or None}`` (LOO needs 3 trials and no proxy trials).
 
     Raises:
         FitError: fewer completed trials than the surrogate needs, or a failed fit.
@@ -102,6 +111,6 @@ def compute(view: StudyView, top: int) -> dict[str, Any]:
         tops = fitted.top_k(top)
         diag = fitted.loo()
     n = len(fitted.y)
-    return {"trials": n, "top": [p.to_json() for p in tops],
+    return {"trials": n, "proxy_trials": fitted.proxy_trials, "top": [p.to_json() for p in tops],
             "loo": None if diag is None else loo_json(diag, n),
             "loo_summary": None if diag is None else diag.summary(unit="trials")}

@@ -354,12 +354,16 @@ def predict(study: StudyArg, top: Annotated[int, typer.Option(help="Mixtures to 
     if as_json:
         typer.echo(json.dumps({
             "study": view.name, "surrogate": view.surrogate, "objective": view.objective,
-            "trials": answer["trials"], "top": answer["top"], "loo": answer["loo"],
-            "logged_loo": logged,
+            "trials": answer["trials"], "proxy_trials": answer["proxy_trials"],
+            "top": answer["top"], "loo": answer["loo"], "logged_loo": logged,
         }, indent=2))
         return
     print_table(predict_table(view, answer["top"], answer["trials"]), wide=wide)
     typer.echo("std: sd of a new training run of that mixture (model uncertainty and run noise)")
+    if answer["proxy_trials"]:
+        typer.echo(f"fitted with {answer['proxy_trials']} proxy trial(s) too (multi-fidelity "
+                   f"GP, kernel {view.proxy_kernel}); predictions are for target runs; no "
+                   "leave-one-out for this model yet")
     for line in loo_lines(answer["loo_summary"], answer["trials"], logged):
         typer.echo(line)
 
@@ -491,6 +495,9 @@ def demo(
     base_steps: Annotated[int | None, typer.Option(
         min=1, help="Supervised warm-start steps of the base model (default: the recipe's, "
         "4500; more see better and take longer: docs/PERFORMANCE.md section 7).")] = None,
+    build_base: Annotated[bool, typer.Option(
+        "--build-base", help="Train the base model here (~8 min on 2 cores) even where the "
+        "code ships a build of its recipe (the default recipe, seed 0).")] = False,
 ) -> None:
     """The embedded demo: build (or reuse) a warm-started tiny model, then run a real study of
     GRPO trials on synthetic domains on this CPU (studies/examples/demo_synthetic.yaml)."""
@@ -508,7 +515,8 @@ def demo(
         recipe = WarmStartRecipe(steps=base_steps,
                                  warmup_steps=min(recipe.warmup_steps, base_steps))
     settings = DemoSettings(max_trials=max_trials, max_steps=max_steps, limit=limit,
-                            parallelism=parallelism, seed=seed, warm_start=recipe)
+                            parallelism=parallelism, seed=seed, warm_start=recipe,
+                            build_base=build_base)
     with Progress(TextColumn("[bold]warm start"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.description}"), TimeElapsedColumn(), TimeRemainingColumn(),
                   console=console, transient=False) as progress:
@@ -523,6 +531,8 @@ def demo(
                                 description=f"loss {sum(recent) / len(recent):.3f}")
 
         config = prepare_demo(out, settings, on_base_step=on_base_step)
-    console.print(f"base model ready ({time.perf_counter() - started:.0f} s); study {config}")
+    origin = "built" if bar else "cached or shipped build"
+    console.print(f"base model ready ({origin}, {time.perf_counter() - started:.0f} s); "
+                  f"study {config}")
     run_with_progress(config)
     console.print(f"demo wall time: {time.perf_counter() - started:.0f} s")
