@@ -498,6 +498,9 @@ def demo(
     build_base: Annotated[bool, typer.Option(
         "--build-base", help="Train the base model here (~8 min on 2 cores) even where the "
         "code ships a build of its recipe (the default recipe, seed 0).")] = False,
+    base_threads: Annotated[int | None, typer.Option(
+        min=1, help="Torch threads of a base-model build (default: the cores the load "
+        "average leaves idle, at least 1).")] = None,
 ) -> None:
     """The embedded demo: build (or reuse) a warm-started tiny model, then run a real study of
     GRPO trials on synthetic domains on this CPU (studies/examples/demo_synthetic.yaml)."""
@@ -507,8 +510,14 @@ def demo(
 
     console = Console(stderr=True)
     started = time.perf_counter()
-    console.print("base model: building or reusing the warm-started tiny model ...")
+    from mixopt.threads import idle_cores
     from rlvr.models.warm_start import WarmStartRecipe
+
+    # More threads than idle cores oversubscribe them: beside one busy process on 2 cores a
+    # step took 0.48 s with 2 threads, 0.26 s with 1 (docs/PERFORMANCE.md section 7).
+    threads = base_threads or idle_cores()
+    console.print("base model: reusing, copying the shipped build or building the "
+                  f"warm-started tiny model (a build uses {threads} torch thread(s)) ...")
 
     recipe = WarmStartRecipe()
     if base_steps is not None:  # a short warm-up for a short run (warm-up <= steps)
@@ -530,7 +539,8 @@ def demo(
                 progress.update(bar[0], completed=done,
                                 description=f"loss {sum(recent) / len(recent):.3f}")
 
-        config = prepare_demo(out, settings, on_base_step=on_base_step)
+        with torch_threads(threads):
+            config = prepare_demo(out, settings, on_base_step=on_base_step)
     origin = "built" if bar else "cached or shipped build"
     console.print(f"base model ready ({origin}, {time.perf_counter() - started:.0f} s); "
                   f"study {config}")

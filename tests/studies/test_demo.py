@@ -58,3 +58,25 @@ def test_the_demo_copies_the_shipped_base_unless_told_to_build_it(tmp_path, monk
         (shipped / "model.safetensors").read_bytes()
     with pytest.raises(Built):
         prepare_demo(tmp_path / "built", DemoSettings(build_base=True))
+
+
+def test_the_demo_builds_its_base_with_the_cores_left_idle(tmp_path, monkeypatch):
+    import torch
+    from typer.testing import CliRunner
+
+    from studies.cli import app
+
+    seen = []
+
+    def stop_here(out, settings, on_base_step=None):
+        seen.append(torch.get_num_threads())
+        raise SystemExit(3)
+
+    monkeypatch.setattr("studies.demo.prepare_demo", stop_here)
+    monkeypatch.setattr("mixopt.threads.idle_cores", lambda: 1)
+    before = torch.get_num_threads()
+    for argv in (["demo", "--out", str(tmp_path)],
+                 ["demo", "--out", str(tmp_path), "--base-threads", "2"]):
+        result = CliRunner().invoke(app, argv)
+        assert result.exit_code == 3, result.output
+    assert seen == [1, 2] and torch.get_num_threads() == before
