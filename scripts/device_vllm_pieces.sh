@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Download vLLM 0.24.0 and what the lent GPU image lacks of its and our needs (Python 3.12,
 # manylinux x86_64), then tar and split them into pieces one device call can carry (50 MiB
-# each, so that one piece and the ~8 MiB working tree stay under a call's 64 MiB). Output: .device-wheels/{whl,pieces}/ (ignored by git).
+# each, so that one piece and the ~10 MiB working tree stay under a call's 64 MiB). Output: .device-wheels/{whl,pieces}/ (ignored by git).
 # The list was found by importing vLLM's engine, worker, Qwen2-VL model, TRL's vLLM generation,
 # studies.cli and an MLflow sqlite run on the CPU machine and subtracting the image's packages
 # (KINDS.md); extras vLLM lists but these paths never import (flashinfer, tilelang, cutlass
