@@ -185,17 +185,23 @@ class FittedStudy:
         return chosen[:k]
 
     def loo(self) -> LOODiagnostics | None:
-        """Leave-one-out diagnostics (objective units), or None with fewer than 3 trials or
-        with proxy trials (no leave-one-out of the multi-fidelity fit yet, as in the policy)."""
-        if len(self.y) < 3 or self.proxy_trials:
+        """Leave-one-out diagnostics (objective units) over the target trials, or None with
+        fewer than 3 of them or a refit that failed. With proxy trials each target trial is
+        left out of the multi-fidelity fit in turn (`studies.proxy_fit.TargetFidelity.loo`)."""
+        if len(self.y) < 3:
             return None
-        try:
-            # The model is fitted to exactly these points: a closed-form LOO (the GP's) needs
-            # no second fit (the fit is seeded, so a refit would give the same model).
-            diag = loo(self.view.new_surrogate, self.X, self.view.sign * self.y,
-                       fitted=self.model)
-        except FitError:
-            return None
+        if self.proxy_trials:
+            diag = self.model.loo()
+            if diag is None:
+                return None
+        else:
+            try:
+                # The model is fitted to exactly these points: a closed-form LOO (the GP's)
+                # needs no second fit (the fit is seeded, so a refit gives the same model).
+                diag = loo(self.view.new_surrogate, self.X, self.view.sign * self.y,
+                           fitted=self.model)
+            except FitError:
+                return None
         if self.view.sign > 0:
             return diag
         return LOODiagnostics(

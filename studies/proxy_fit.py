@@ -4,8 +4,10 @@ A study with ``search.proxies`` proposes and recommends with a `MultiFidelityGP`
 every completed trial, a proxy trial at its proxy's cost as fidelity (`studies.orchestrator`).
 `fit_with_proxies` fits that model through the same policy (`mixopt.policy.SearchPolicy.fit`)
 and shows it at the target fidelity, so predict and the report give what the search believed,
-not a refit to the target trials alone. A proxy the study does not declare (a warm start's) is
-not fitted, as in the orchestrator.
+not a refit to the target trials alone; its leave-one-out refits it without each target
+trial in turn (the policy itself has no leave-one-out of this model, so its recommendation
+check does not use it). A proxy the study does not declare (a warm start's) is not fitted,
+as in the orchestrator.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from mixopt.errors import FitError
 from mixopt.mixture import MixtureSpace
 from mixopt.policy import FittedPolicy, History, Observation, PolicySettings, SearchPolicy
 from mixopt.pool import TARGET
 from mixopt.surrogates.base import Prediction, Recommendation, recommend_by_mean
+from mixopt.surrogates.diagnostics import LOODiagnostics, loo_diagnostics
 from studies.trials import TrialStatus, latest_attempts
 
 if TYPE_CHECKING:
@@ -34,6 +38,8 @@ class TargetFidelity:
     fitted: FittedPolicy
     space: MixtureSpace
     seed: int
+    history: History
+    settings: PolicySettings
 
     def predict(self, X: np.ndarray) -> Prediction:
         return self.fitted.model.predict(np.atleast_2d(np.asarray(X, dtype=float)), TARGET)
@@ -41,6 +47,28 @@ class TargetFidelity:
     def recommend(self) -> Recommendation:
         """The best predicted target run over the space (every fitted mixture a candidate)."""
         return recommend_by_mean(self, self.fitted.X, seed=self.seed)
+
+    def loo(self) -> LOODiagnostics | None:
+        """Leave-one-out over the target trials, in the model's units: each target trial
+        predicted at the target fidelity by the policy's fit of every other trial (proxies
+        included); None with fewer than 3 target trials or a refit that fails. One refit per
+        target trial (no closed form for the multi-fidelity GP)."""
+        obs = self.history.observations
+        target = [i for i, o in enumerate(obs) if o.fidelity >= 1.0]
+        if len(target) < 3:
+            return None
+        sign = 1.0 if self.settings.maximize[0] else -1.0
+        mean, std = np.empty(len(target)), np.empty(len(target))
+        for k, i in enumerate(target):
+            rest = History(tuple(o for j, o in enumerate(obs) if j != i))
+            try:
+                fitted = SearchPolicy(self.settings).fit(rest)
+            except FitError:
+                return None
+            pred = fitted.model.predict(np.asarray(obs[i].x, dtype=float)[None, :], TARGET)
+            mean[k], std[k] = pred.mean[0], pred.std[0]
+        y = np.array([sign * obs[i].values[0] for i in target])
+        return loo_diagnostics(mean, std, y)
 
 
 def proxy_history(view: StudyView) -> History:
@@ -77,4 +105,4 @@ def fit_with_proxies(view: StudyView) -> tuple[TargetFidelity, int] | None:
                               maximize=(view.maximize,), seed=view.seed,
                               multi_fidelity=view.proxy_kernel)
     fitted = SearchPolicy(settings).fit(history)
-    return TargetFidelity(fitted, view.space, view.seed), proxies
+    return TargetFidelity(fitted, view.space, view.seed, history, settings), proxies

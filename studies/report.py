@@ -189,12 +189,13 @@ def _loo_section(fitted: FittedStudy) -> str:
     head = "<section><h2>Predicted vs observed (leave-one-out)</h2>"
     diag: LOODiagnostics | None = fitted.loo()
     if diag is None:
-        if fitted.proxy_trials:
-            why = (f"the model is the study's multi-fidelity GP (kernel {view.proxy_kernel}), "
-                   f"fitted to {len(fitted.y)} target and {fitted.proxy_trials} proxy trials; "
-                   "it has no leave-one-out yet")
-        elif len(fitted.y) < 3:
-            why = f"leave-one-out needs at least 3 completed trials, the study has {len(fitted.y)}"
+        if len(fitted.y) < 3:
+            kind = "target " if fitted.proxy_trials else ""
+            why = (f"leave-one-out needs at least 3 completed {kind}trials, the study has "
+                   f"{len(fitted.y)}")
+        elif fitted.proxy_trials:
+            why = (f"a refit of the multi-fidelity GP ({view.proxy_kernel}) without one target "
+                   "trial failed")
         else:
             why = f"a refit of {view.surrogate!r} on all but one trial failed"
         notice = f'<p class="notice" id="loo-missing">No leave-one-out plot: {_esc(why)}.</p>'

@@ -96,7 +96,15 @@ def loo(
             model.fit(X[keep], y[keep])
             pred = model.predict(X[i : i + 1])
             mean[i], std[i] = pred.mean[0], pred.std[0]
+    return loo_diagnostics(mean, std, y)
 
+
+def loo_diagnostics(mean: np.ndarray, std: np.ndarray, y: np.ndarray) -> LOODiagnostics:
+    """The diagnostics of leave-one-out predictions `mean`, `std` (`n`-vectors: entry `i`
+    from a model fitted without observation `i`) of the scores `y: n` (n >= 2)."""
+    mean, std = np.asarray(mean, dtype=float), np.asarray(std, dtype=float)
+    y = np.asarray(y, dtype=float).reshape(-1)
+    n = len(y)
     rmse = float(np.sqrt(np.mean((mean - y) ** 2)))
     others_mean = (y.sum() - y) / (n - 1)
     baseline = float(np.sqrt(np.mean((others_mean - y) ** 2)))

@@ -97,7 +97,7 @@ def save(study_dir: Path, key: str, answer: dict[str, Any]) -> None:
 def compute(view: StudyView, top: int) -> dict[str, Any]:
     """`study predict`'s answer: ``{"trials" (target trials), "proxy_trials" (fitted too:
     `studies.proxy_fit`), "top": [Predicted.to_json()], "loo": {...} or None, "loo_summary":
-    str or None}`` (LOO needs 3 trials and no proxy trials).
+    str or None}`` (LOO needs 3 target trials).
 
     Raises:
         FitError: fewer completed trials than the surrogate needs, or a failed fit.

@@ -362,8 +362,8 @@ def predict(study: StudyArg, top: Annotated[int, typer.Option(help="Mixtures to 
     typer.echo("std: sd of a new training run of that mixture (model uncertainty and run noise)")
     if answer["proxy_trials"]:
         typer.echo(f"fitted with {answer['proxy_trials']} proxy trial(s) too (multi-fidelity "
-                   f"GP, kernel {view.proxy_kernel}); predictions are for target runs; no "
-                   "leave-one-out for this model yet")
+                   f"GP, kernel {view.proxy_kernel}); predictions and leave-one-out are for "
+                   "target runs")
     for line in loo_lines(answer["loo_summary"], answer["trials"], logged):
         typer.echo(line)
 

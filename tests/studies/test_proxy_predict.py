@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from mixopt.policy import History, SearchPolicy
 from studies.analysis import fit_study, view_of
 from studies.cli import app
 from studies.config import load_study_config
@@ -24,7 +25,7 @@ PROXY = {"levels": [{"name": "small", "cost": 0.1}]}
 def study(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("proxy-predict")
     path = function_study(tmp, target="studies.examples.known_surface:proxy_surface",
-                          max_trials=4, proxies=PROXY)
+                          max_trials=5, proxies=PROXY)
     config = load_study_config(path)
     outcome = run_study(config, poll_interval_s=0.01)
     return path, config, outcome
@@ -49,7 +50,17 @@ def test_the_fit_is_the_policys_multi_fidelity_model(study):
     x = rec.mixture.to_vector(config.domain_names)[None, :]
     mean, std = fitted.predict(x)
     assert mean[0] == pytest.approx(rec.mean, abs=1e-9) and std[0] == pytest.approx(rec.std)
-    assert fitted.loo() is None  # no multi-fidelity leave-one-out yet, said so
+    # Leave-one-out over the target trials: each one predicted by the policy's fit of the rest.
+    diag = fitted.loo()
+    assert len(fitted.y) >= 3 and diag is not None and len(diag.mean) == len(fitted.y)
+    history = fitted.model.history
+    first = next(i for i, o in enumerate(history.observations) if o.fidelity >= 1.0)
+    rest = History(tuple(o for j, o in enumerate(history.observations) if j != first))
+    x = history.observations[first].x[None, :]
+    alone_mean, alone_std = SearchPolicy(fitted.model.settings).fit(rest).predict(x)  # maximized
+    assert diag.mean[0] == pytest.approx(alone_mean[0])
+    assert diag.std[0] == pytest.approx(alone_std[0])
+    assert diag.mean[0] != pytest.approx(fitted.predict(x)[0][0])  # the trial was left out
 
 
 def test_predict_by_config_and_by_name_counts_the_proxy_trials(study):
@@ -79,4 +90,4 @@ def test_the_report_names_the_multi_fidelity_model(study):
     _, config, _ = study
     page = build_report_html(view_of(config, ledger_of(config).trials(), None))
     assert "multi-fidelity GP (ar1) of proxies small (cost 0.1)" in page
-    assert "it has no leave-one-out yet" in page and 'id="rec-predicted"' in page
+    assert 'id="loo-missing"' not in page and 'id="rec-predicted"' in page
