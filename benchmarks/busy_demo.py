@@ -28,7 +28,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 WARM_START = """
-import sys, time, tempfile, dataclasses
+import dataclasses
+import sys
+import tempfile
 from pathlib import Path
 import torch
 torch.set_num_threads(int(sys.argv[2]))
@@ -44,24 +46,16 @@ def _spin() -> None:
 
 
 def _timed(argv: list[str], env: dict[str, str]) -> dict[str, float]:
-    """Wall and CPU seconds (user + system, the process and its children) of `argv`."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, env=env, cwd=REPO, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
-    _, err = proc.communicate()
-    wall = time.perf_counter() - start
+    """Wall and CPU seconds (user + system of the process and its children) of `argv`."""
+    before, start = os.times(), time.perf_counter()
+    proc = subprocess.run(argv, env=env, cwd=REPO, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True, check=False)
+    wall, after = time.perf_counter() - start, os.times()
     if proc.returncode != 0:
-        raise SystemExit(f"{argv[:3]} failed ({proc.returncode}): {err[-2000:]}")
-    return {"wall_s": round(wall, 1)}
-
-
-def _cpu_of(fn, *args) -> dict[str, float]:
-    before = os.times()
-    out = fn(*args)
-    after = os.times()
-    out["cpu_s"] = round((after.children_user - before.children_user)
-                         + (after.children_system - before.children_system), 1)
-    return out
+        raise SystemExit(f"{argv[:3]} failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    cpu = (after.children_user - before.children_user
+           + after.children_system - before.children_system)
+    return {"wall_s": round(wall, 1), "cpu_s": round(cpu, 1)}
 
 
 def main() -> None:
@@ -82,9 +76,8 @@ def main() -> None:
             s.start()
         try:
             for threads in (int(t) for t in args.threads.split(",") if t):
-                run = _cpu_of(_timed, [sys.executable, "-c", WARM_START, str(args.base_steps),
-                                       str(threads)],
-                              {**env, "OMP_NUM_THREADS": str(threads)})
+                run = _timed([sys.executable, "-c", WARM_START, str(args.base_steps),
+                              str(threads)], {**env, "OMP_NUM_THREADS": str(threads)})
                 row = {"part": "warm-start", "hogs": hogs, "threads": threads,
                        "steps": args.base_steps, **run,
                        "wall_s_per_step": round(run["wall_s"] / args.base_steps, 3),
@@ -94,9 +87,8 @@ def main() -> None:
             for parallelism in [] if args.skip_demo else \
                     (int(x) for x in args.parallelism.split(",")):
                 with tempfile.TemporaryDirectory(prefix="busy-demo-") as tmp:
-                    run = _cpu_of(_timed, [str(Path(sys.executable).parent / "mixopt"), "demo",
-                                           "--out", tmp, "--parallelism", str(parallelism)],
-                                  env)
+                    run = _timed([str(Path(sys.executable).parent / "mixopt"), "demo",
+                                  "--out", tmp, "--parallelism", str(parallelism)], env)
                     found = sorted(Path(tmp).glob("*/recommendation.json"))
                     rec = json.loads(found[0].read_text()) if found else {}
                 row = {"part": "demo", "hogs": hogs, "parallelism": parallelism, **run,

@@ -36,17 +36,22 @@ class TargetFidelity:
     objective times the view's sign, maximized)."""
 
     fitted: FittedPolicy
-    space: MixtureSpace
-    seed: int
-    history: History
-    settings: PolicySettings
+    history: History  # what `fitted` was fitted to
+
+    @property
+    def settings(self) -> PolicySettings:
+        return self.fitted.settings
+
+    @property
+    def space(self) -> MixtureSpace:
+        return self.fitted.settings.space
 
     def predict(self, X: np.ndarray) -> Prediction:
         return self.fitted.model.predict(np.atleast_2d(np.asarray(X, dtype=float)), TARGET)
 
     def recommend(self) -> Recommendation:
         """The best predicted target run over the space (every fitted mixture a candidate)."""
-        return recommend_by_mean(self, self.fitted.X, seed=self.seed)
+        return recommend_by_mean(self, self.fitted.X, seed=self.settings.seed)
 
     def loo(self) -> LOODiagnostics | None:
         """Leave-one-out over the target trials, in the model's units: each target trial
@@ -57,7 +62,6 @@ class TargetFidelity:
         target = [i for i, o in enumerate(obs) if o.fidelity >= 1.0]
         if len(target) < 3:
             return None
-        sign = 1.0 if self.settings.maximize[0] else -1.0
         mean, std = np.empty(len(target)), np.empty(len(target))
         for k, i in enumerate(target):
             rest = History(tuple(o for j, o in enumerate(obs) if j != i))
@@ -67,7 +71,7 @@ class TargetFidelity:
                 return None
             pred = fitted.model.predict(np.asarray(obs[i].x, dtype=float)[None, :], TARGET)
             mean[k], std[k] = pred.mean[0], pred.std[0]
-        y = np.array([sign * obs[i].values[0] for i in target])
+        y = np.array([self.fitted.signs[0] * obs[i].values[0] for i in target])
         return loo_diagnostics(mean, std, y)
 
 
@@ -105,4 +109,4 @@ def fit_with_proxies(view: StudyView) -> tuple[TargetFidelity, int] | None:
                               maximize=(view.maximize,), seed=view.seed,
                               multi_fidelity=view.proxy_kernel)
     fitted = SearchPolicy(settings).fit(history)
-    return TargetFidelity(fitted, view.space, view.seed, history, settings), proxies
+    return TargetFidelity(fitted, history), proxies
